@@ -1,0 +1,158 @@
+"""Normalisation: turn a phone-typed message into lower-case canonical words.
+
+Steps, in order: Unicode and accents, emoji, apostrophes, repeated letters, contractions,
+spelling (lookup, then edit distance towards domain words), then synonym phrases. The word
+lists live in `intents/rules/vocabulary.yaml`; this module holds no vocabulary of its own and
+never looks at meaning (that is triage's and the matcher's job).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from bot.loading import load_yaml_model
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:[.'/][a-z0-9]+)*|[?!.,;:]")
+PUNCTUATION = frozenset("?!.,;:")
+_REPEATS = re.compile(r"([a-z])\1{2,}")
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'"})
+
+
+class VocabularyFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    contractions: dict[str, str]
+    emoji: dict[str, str]
+    synonyms: dict[str, list[str]]
+    spelling: list[str] = Field(min_length=1)
+    misspellings: dict[str, str]
+
+
+class CommonWordsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    words: str = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Normalised:
+    """A normalised message: its canonical words, and the same joined by single spaces."""
+
+    tokens: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.tokens)
+
+
+class Normaliser:
+    """Applies the vocabulary to messages. Build once; `normalise` is pure and cached."""
+
+    def __init__(
+        self,
+        vocabulary: VocabularyFile,
+        known_words: Iterable[str] = (),
+        common_words: Iterable[str] = (),
+    ) -> None:
+        self._emoji = vocabulary.emoji
+        self._contractions = {k.translate(_APOSTROPHES): v for k, v in vocabulary.contractions.items()}
+        self._misspellings = vocabulary.misspellings
+        self._spelling = sorted(set(vocabulary.spelling))
+        self._phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
+        for canonical, phrases in vocabulary.synonyms.items():
+            for phrase in phrases:
+                key = tuple(self._base_tokens(phrase))
+                if key and key != tuple(canonical.split()):
+                    self._phrases[key] = tuple(canonical.split())
+        self._longest_phrase = max((len(k) for k in self._phrases), default=1)
+        known = set(common_words)
+        known.update(self._spelling)
+        known.update(vocabulary.misspellings.values())
+        known.update(w for v in vocabulary.contractions.values() for w in v.split())
+        for canonical, phrases in vocabulary.synonyms.items():
+            known.update(canonical.split())
+            for phrase in phrases:
+                known.update(self._base_tokens(phrase))
+        for text in known_words:
+            known.update(self._base_tokens(text))
+        self._known = frozenset(known)
+        self.normalise = lru_cache(maxsize=4096)(self._normalise)
+
+    @classmethod
+    def from_files(
+        cls, vocabulary: Path, common_words: Path | None = None, known_words: Iterable[str] = ()
+    ) -> Normaliser:
+        common = load_yaml_model(common_words, CommonWordsFile).words.split() if common_words else []
+        return cls(load_yaml_model(vocabulary, VocabularyFile), known_words, common)
+
+    @property
+    def known_words(self) -> frozenset[str]:
+        return self._known
+
+    # -- steps ---------------------------------------------------------------------------
+
+    def _clean(self, text: str) -> str:
+        text = unicodedata.normalize("NFKC", text)
+        for symbol, word in self._emoji.items():
+            if symbol in text:
+                text = text.replace(symbol, f" {word} ")
+        text = text.casefold().translate(_APOSTROPHES)
+        decomposed = unicodedata.normalize("NFKD", text)
+        return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+    def _base_tokens(self, text: str) -> list[str]:
+        """Clean, split and expand contractions (no spelling or synonyms)."""
+        out: list[str] = []
+        for raw in _TOKEN.findall(self._clean(text)):
+            token = _REPEATS.sub(r"\1\1", raw)
+            if token not in self._contractions and token.endswith("'s"):
+                token = token[:-2]  # possessive: "mum's pump" -> "mum pump"
+            expansion = self._contractions.get(token, token.replace("'", ""))
+            out.extend(expansion.split())
+        return out
+
+    def _spell(self, token: str) -> str:
+        fixed = self._misspellings.get(token)
+        if fixed:
+            return fixed
+        if token in self._known or not token.isalpha():
+            return token
+        single = re.sub(r"([a-z])\1+", r"\1", token)  # "helpp" -> "help"
+        if single != token and single in self._known:
+            return single
+        if len(token) < 4:
+            return token
+        limit = 1 if len(token) <= 7 else 2
+        candidates = [w for w in self._spelling if w[0] == token[0]]  # typos keep the first letter
+        match = process.extractOne(
+            token, candidates, scorer=Levenshtein.distance, score_cutoff=limit
+        )
+        return str(match[0]) if match else token
+
+    def _synonyms(self, tokens: list[str]) -> list[str]:
+        out: list[str] = []
+        i = 0
+        while i < len(tokens):
+            for size in range(min(self._longest_phrase, len(tokens) - i), 0, -1):
+                canonical = self._phrases.get(tuple(tokens[i : i + size]))
+                if canonical is not None:
+                    out.extend(canonical)
+                    i += size
+                    break
+            else:
+                out.append(tokens[i])
+                i += 1
+        return out
+
+    def _normalise(self, text: str) -> Normalised:
+        tokens = [self._spell(t) for t in self._base_tokens(text)]
+        return Normalised(tuple(self._synonyms(tokens)))

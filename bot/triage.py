@@ -1,0 +1,299 @@
+"""Safety triage: decide emergency / urgent / routine before anything else looks at a message.
+
+The rules live in `intents/rules/triage.yaml` (concepts, signs and the qualifiers for negation,
+hypotheticals and history); this module only applies them. It must never be skipped, never
+depend on the matcher, and never lower a level because an answer exists.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from bot.loading import DataError, load_yaml_model
+
+_GAP = r"(?:\S+ ){0,3}"
+_SENTENCE_END = {".", "?", "!", ";"}
+_CLAUSE_END = {","}
+
+
+class Safety(StrEnum):
+    ROUTINE = "routine"
+    URGENT = "urgent"
+    EMERGENCY = "emergency"
+
+    @property
+    def rank(self) -> int:
+        return {"routine": 0, "urgent": 1, "emergency": 2}[self.value]
+
+
+class QualifierModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    negation_window: int = Field(ge=1, le=8)
+    negators: list[str]
+    clause_breaks: list[str]
+    hypothetical: list[str]
+    present: list[str]
+    history: list[str]
+    still_happening: list[str]
+    happening_now: list[str]
+
+
+class SignModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    level: Safety
+    all: list[str] = Field(min_length=1)
+    any: list[str] = Field(default_factory=list)
+    context: list[str] = Field(default_factory=list)
+    intent: str
+
+    @model_validator(mode="after")
+    def _not_routine(self) -> SignModel:
+        if self.level is Safety.ROUTINE:
+            raise ValueError("a sign must be urgent or emergency")
+        return self
+
+
+class TriageFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    qualifiers: QualifierModel
+    concepts: dict[str, list[str]]
+    signs: list[SignModel] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What onboarding tells us about the person: route (oral / pump / both) and role."""
+
+    route: str | None = None
+    role: str | None = None
+
+    @property
+    def on_pump(self) -> bool:
+        return self.route in {"pump", "both"}
+
+
+@dataclass(frozen=True)
+class TriageResult:
+    """The safety level, the signs that fired (most serious first) and the intent they suggest."""
+
+    level: Safety
+    signs: tuple[str, ...] = ()
+    intent: str | None = None
+    maybe_now: bool = False  # a danger sign was mentioned but held back as general or past
+    held_back: tuple[str, ...] = field(default=())
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    body = pattern.replace("<w>", _GAP)
+    return re.compile(rf"(?<![a-z0-9]){body}(?![a-z0-9])")
+
+
+def _compile_any(patterns: Iterable[str]) -> re.Pattern[str]:
+    joined = "|".join(f"(?:{p.replace('<w>', _GAP)})" for p in patterns)
+    return re.compile(rf"(?<![a-z0-9])(?:{joined})(?![a-z0-9])")
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    text: str
+    start: int  # character offset in the whole normalised text
+
+
+class Triage:
+    """Applies the triage rules to normalised text. Build once; `assess` is pure."""
+
+    def __init__(self, rules: TriageFile, source: Path | None = None) -> None:
+        where = source or Path("triage rules")
+        q = rules.qualifiers
+        try:
+            self._concepts = {
+                name: [_compile(p) for p in patterns if not p.startswith("NOT ")]
+                for name, patterns in rules.concepts.items()
+            }
+            self._exclusions = {
+                name: [_compile(p[4:]) for p in patterns if p.startswith("NOT ")]
+                for name, patterns in rules.concepts.items()
+            }
+            self._hypothetical = _compile_any(q.hypothetical)
+            self._present = _compile_any(q.present)
+            self._history = _compile_any(q.history)
+            self._still = _compile_any(q.still_happening)
+            self._happening_now = _compile_any(q.happening_now)
+        except re.error as exc:
+            raise DataError(f"{where}: a pattern is not a valid regular expression: {exc}") from exc
+        self._negators = {n for n in q.negators if " " not in n}
+        self._spells_negation = {
+            p.pattern: bool(re.search(r"\b(not|no|never|cannot|without)\b", p.pattern))
+            for patterns in self._concepts.values()
+            for p in patterns
+        }
+        self._negator_phrases = [tuple(n.split()) for n in q.negators if " " in n]
+        self._clause_breaks = {b for b in q.clause_breaks if " " not in b}
+        self._window = q.negation_window
+        for sign in rules.signs:
+            unknown = [c for c in (*sign.all, *sign.any, *sign.context) if c not in self._concepts]
+            if unknown:
+                raise DataError(
+                    f"{where}: entry {sign.id!r}: unknown concepts: {', '.join(unknown)}"
+                )
+        order = sorted(rules.signs, key=lambda s: -s.level.rank)
+        self._signs = tuple(order)
+
+    @classmethod
+    def from_file(cls, path: Path) -> Triage:
+        return cls(load_yaml_model(path, TriageFile), path)
+
+    @property
+    def concept_names(self) -> frozenset[str]:
+        return frozenset(self._concepts)
+
+    # -- qualifiers ---------------------------------------------------------------------
+
+    @staticmethod
+    def _sentences(tokens: tuple[str, ...]) -> list[_Sentence]:
+        out: list[_Sentence] = []
+        current: list[str] = []
+        offset = 0
+        start = 0
+        for token in tokens:
+            if token in _SENTENCE_END:
+                if current:
+                    out.append(_Sentence(" ".join(current), start))
+                current = []
+                offset += len(token) + 1
+                start = offset
+                continue
+            current.append(token)
+            offset += len(token) + 1
+        if current:
+            out.append(_Sentence(" ".join(current), start))
+        return out
+
+    def _clause_before(self, sentence: str, pos: int) -> list[str]:
+        """Words of the clause that ends where a match starts (for negation)."""
+        words = sentence[:pos].split()
+        clause: list[str] = []
+        for word in reversed(words):
+            if word in _CLAUSE_END or word in self._clause_breaks:
+                break
+            clause.append(word)
+        return list(reversed(clause))
+
+    def _clause_around(self, sentence: str, start: int, end: int) -> str:
+        """The clause that holds a match (for history)."""
+        before = self._clause_before(sentence, start)
+        after: list[str] = []
+        for word in sentence[end:].split():
+            if word in _CLAUSE_END or word in self._clause_breaks:
+                break
+            after.append(word)
+        return " ".join([*before, sentence[start:end], *after])
+
+    def _negated(self, sentence: str, match: re.Match[str]) -> bool:
+        """Negated when a negator comes just before the match, or inside its gaps
+        ("pump is not beeping"), unless the pattern itself spells a negation ("not breathing")."""
+        if not self._spells_negation[match.re.pattern]:
+            inside = match.group().split()[1:-1]
+            if any(w in self._negators for w in inside):
+                return True
+        before = self._clause_before(sentence, match.start())[-self._window :]
+        if any(w in self._negators or w.endswith("n't") for w in before):
+            return True
+        joined = tuple(before)
+        return any(
+            joined[i : i + len(p)] == p
+            for p in self._negator_phrases
+            for i in range(len(joined) - len(p) + 1)
+        )
+
+    def _excluded(self, concept: str, sentence: str, match: re.Match[str]) -> bool:
+        """A `NOT` pattern of the concept covers the match ("seizure threshold")."""
+        return any(
+            e.start() <= match.start() and e.end() >= match.end()
+            for pattern in self._exclusions[concept]
+            for e in pattern.finditer(sentence)
+        )
+
+    def _hypothetical_before(self, sentence: str, pos: int) -> bool:
+        return any(m.start() < pos for m in self._hypothetical.finditer(sentence))
+
+    # -- assessment -----------------------------------------------------------------------
+
+    def _concept_status(
+        self, sentences: list[_Sentence], happening_now: bool
+    ) -> tuple[set[str], set[str], set[str]]:
+        """Return (present, mentioned-but-not-negated, held back as general or past)."""
+        present: set[str] = set()
+        mentioned: set[str] = set()
+        held_back: set[str] = set()
+        for sentence in sentences:
+            text = sentence.text
+            is_present_now = bool(self._present.search(text))
+            for name, patterns in self._concepts.items():
+                if name in present:
+                    continue
+                for pattern in patterns:
+                    for m in pattern.finditer(text):
+                        if self._negated(text, m) or self._excluded(name, text, m):
+                            continue
+                        mentioned.add(name)
+                        clause = self._clause_around(text, m.start(), m.end())
+                        if self._history.search(clause) and not self._still.search(clause):
+                            held_back.add(name)
+                            continue
+                        if (
+                            self._hypothetical_before(text, m.start())
+                            and not is_present_now
+                            and not happening_now
+                        ):
+                            held_back.add(name)
+                            continue
+                        present.add(name)
+                        break
+                    if name in present:
+                        break
+        return present, mentioned, held_back - present
+
+    def assess(self, normalised_text: str, profile: Profile | None = None) -> TriageResult:
+        tokens = tuple(normalised_text.split())
+        sentences = self._sentences(tokens)
+        happening_now = bool(self._happening_now.search(normalised_text))
+        present, mentioned, held_back = self._concept_status(sentences, happening_now)
+        context = set(mentioned)
+        if profile is not None and profile.on_pump:
+            context.add("pump_context")
+        fired = [
+            sign
+            for sign in self._signs
+            if all(c in present for c in sign.all)
+            and (not sign.any or any(c in present for c in sign.any))
+            and (not sign.context or any(c in context for c in sign.context))
+        ]
+        held_emergency = any(
+            all(c in present or c in held_back for c in sign.all)
+            and any(c in held_back for c in sign.all)
+            for sign in self._signs
+            if sign.level is Safety.EMERGENCY
+        )
+        if not fired:
+            return TriageResult(
+                Safety.ROUTINE, maybe_now=held_emergency, held_back=tuple(sorted(held_back))
+            )
+        top = fired[0]
+        return TriageResult(
+            level=top.level,
+            signs=tuple(s.id for s in fired),
+            intent=top.intent,
+            maybe_now=held_emergency and top.level is not Safety.EMERGENCY,
+            held_back=tuple(sorted(held_back)),
+        )
