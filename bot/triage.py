@@ -62,11 +62,26 @@ class SignModel(BaseModel):
         return self
 
 
+class IntentRuleModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    when: list[str] = Field(min_length=1)
+    intent: str
+
+
+class IntentByContextModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    applies_to: list[str]
+    rules: list[IntentRuleModel]
+
+
 class TriageFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     qualifiers: QualifierModel
     concepts: dict[str, list[str]]
+    intent_by_context: IntentByContextModel
     signs: list[SignModel] = Field(min_length=1)
 
 
@@ -91,6 +106,7 @@ class TriageResult:
     intent: str | None = None
     maybe_now: bool = False  # a danger sign was mentioned but held back as general or past
     held_back: tuple[str, ...] = field(default=())
+    pump: bool = False  # the message or the profile says the person has a pump
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
@@ -148,14 +164,28 @@ class Triage:
                 )
         order = sorted(rules.signs, key=lambda s: -s.level.rank)
         self._signs = tuple(order)
+        self._generic_intents = frozenset(rules.intent_by_context.applies_to)
+        self._intent_rules = tuple(rules.intent_by_context.rules)
+        for rule in self._intent_rules:
+            unknown = [c for c in rule.when if c not in self._concepts]
+            if unknown:
+                raise DataError(f"{where}: intent_by_context: unknown concepts: {unknown}")
 
     @classmethod
     def from_file(cls, path: Path) -> Triage:
         return cls(load_yaml_model(path, TriageFile), path)
 
-    @property
-    def concept_names(self) -> frozenset[str]:
-        return frozenset(self._concepts)
+    def sign_intents(self) -> frozenset[str]:
+        """The intents the signs suggest (checked against the intent catalogue at load)."""
+        return frozenset(s.intent for s in self._signs) | {r.intent for r in self._intent_rules}
+
+    def _intent_for(self, intent: str, mentioned: set[str]) -> str:
+        if intent not in self._generic_intents:
+            return intent
+        for rule in self._intent_rules:
+            if any(c in mentioned for c in rule.when):
+                return rule.intent
+        return intent
 
     # -- qualifiers ---------------------------------------------------------------------
 
@@ -285,15 +315,20 @@ class Triage:
             for sign in self._signs
             if sign.level is Safety.EMERGENCY
         )
+        pump = "pump_context" in context
         if not fired:
             return TriageResult(
-                Safety.ROUTINE, maybe_now=held_emergency, held_back=tuple(sorted(held_back))
+                Safety.ROUTINE,
+                maybe_now=held_emergency,
+                held_back=tuple(sorted(held_back)),
+                pump=pump,
             )
         top = fired[0]
         return TriageResult(
             level=top.level,
             signs=tuple(s.id for s in fired),
-            intent=top.intent,
+            intent=self._intent_for(top.intent, mentioned),
             maybe_now=held_emergency and top.level is not Safety.EMERGENCY,
             held_back=tuple(sorted(held_back)),
+            pump=pump,
         )

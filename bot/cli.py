@@ -1,0 +1,120 @@
+"""Command line: `python -m bot [chat|run|classify|content|evaluate|calibrate|bench]`.
+
+With no command: the Telegram bot when TELEGRAM_BOT_TOKEN is set, otherwise the local chat.
+Every command loads and validates the data first and exits non-zero with a clear message on a
+bad file or setting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.loading import DataError
+from bot.settings import SettingsError, load_settings
+
+log = logging.getLogger("bot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="baclofen-companion", description=__doc__)
+    sub = p.add_subparsers(dest="command")
+    sub.add_parser("chat", help="chat with the bot in this terminal (no token needed)")
+    sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
+    c = sub.add_parser("classify", help="print the contract's JSON decision for messages")
+    c.add_argument("text", nargs="*", help="messages to classify")
+    c.add_argument("--jsonl", action="store_true", help='read {"text": ...} lines on stdin')
+    ev = sub.add_parser("evaluate", help="score labelled JSONL files (contract format)")
+    ev.add_argument("files", nargs="+", type=Path)
+    ev.add_argument("--misses", action="store_true", help="list every miss")
+    cal = sub.add_parser("calibrate", help="search matcher weights/thresholds on tests/data")
+    cal.add_argument("files", nargs="*", type=Path)
+    ct = sub.add_parser("content", help="content tools")
+    ct.add_argument("action", choices=["check"])
+    ct.add_argument("--json", action="store_true", help="print one JSON list instead")
+    b = sub.add_parser("bench", help="measure latency, throughput, start-up and memory")
+    b.add_argument("--messages", type=int, default=10_000)
+    return p
+
+
+def _classify(args: argparse.Namespace, out: TextIO) -> int:
+    from bot.core import Engine, Profile
+
+    engine = Engine.load()
+    if not args.jsonl:
+        if not args.text:
+            print("classify: give messages as arguments, or --jsonl on standard input", file=sys.stderr)
+            return 2
+        for text in args.text:
+            out.write(json.dumps(engine.classify(text).to_json(), ensure_ascii=False) + "\n")
+        return 0
+    for number, line in enumerate(sys.stdin, start=1):
+        if not line.strip():
+            continue
+        try:
+            row: Any = json.loads(line)
+            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+                raise ValueError('each line must be a JSON object with a "text" string')
+            p = row.get("profile")
+            profile = Profile(route=p.get("route"), role=p.get("role")) if isinstance(p, dict) else None
+        except (ValueError, AttributeError) as exc:
+            print(f"classify: line {number} is not readable: {exc}", file=sys.stderr)
+            return 2
+        result = {**row, **engine.classify(row["text"], profile).to_json()}
+        out.write(json.dumps(result, ensure_ascii=False) + "\n")
+    out.flush()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        command = args.command or ("run" if settings.has_token else "chat")
+        if command == "classify":
+            return _classify(args, sys.stdout)
+        if command == "chat":
+            from bot.console import Console
+            from bot.runtime import build_dialogue
+
+            return Console(build_dialogue(settings)).run()
+        if command == "run":
+            if not settings.has_token:
+                print("run: set TELEGRAM_BOT_TOKEN first (without it, use 'chat')", file=sys.stderr)
+                return 2
+            from bot.telegram_app import run_bot
+
+            return run_bot(settings)
+        if command == "evaluate":
+            from bot.core import Engine
+            from bot.evaluate import evaluate, read_jsonl
+
+            report = evaluate(Engine.load(), read_jsonl(args.files))
+            print(report.summary())
+            if args.misses:
+                print("\n".join(report.misses))
+            return 0
+        if command == "calibrate":
+            from bot.calibrate import main as calibrate_main
+
+            files = args.files or sorted(Path("tests/data").glob("dev_*.jsonl"))
+            return calibrate_main(files)
+        if command == "content":
+            from bot.content_check import main as check_main
+
+            return check_main(as_json=args.json)
+        if command == "bench":
+            from bot.bench import main as bench_main
+
+            return bench_main(args.messages)
+    except (DataError, SettingsError) as exc:
+        print(f"baclofen-companion: {exc}", file=sys.stderr)
+        return 2
+    _parser().print_help()
+    return 2

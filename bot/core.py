@@ -1,0 +1,206 @@
+"""The decision pipeline: normalise -> triage -> guards -> match -> decide.
+
+`Engine.classify` is the one function every door calls (local chat, Telegram, the CLI's
+`classify`). It is pure: no I/O after loading, no clock, no state. It must never let an answer
+come before a safety level, and never hand a dose to anyone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from bot.guards import GuardResult, Guards
+from bot.intents import Intent, load_intents
+from bot.matcher import Matcher, Ranked, Thresholds, Weights
+from bot.normalize import Normaliser
+from bot.paths import data_dir
+from bot.triage import Profile, Safety, Triage, TriageResult
+
+__all__ = ["Action", "Decision", "Engine", "Profile", "Safety"]
+
+
+class Action(StrEnum):
+    ANSWER = "answer"
+    CLARIFY = "clarify"
+    REFUSE_PERSONAL_DOSING = "refuse_personal_dosing"
+    OUT_OF_SCOPE = "out_of_scope"
+    FALLBACK = "fallback"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the core decided about one message (the contract's JSON, plus what the reply needs)."""
+
+    text: str
+    safety: Safety
+    action: Action
+    intent: str | None
+    score: float
+    alternatives: tuple[tuple[str, float], ...]
+    answer_id: str | None
+    signs: tuple[str, ...] = ()
+    maybe_now: bool = False
+    pump: bool = False
+    options: tuple[str, ...] = field(default=())  # intents offered when action is clarify
+
+    def to_json(self) -> dict[str, Any]:
+        """The contract's machine-readable form (triage-contract.md, section 4)."""
+        return {
+            "text": self.text,
+            "safety": self.safety.value,
+            "action": self.action.value,
+            "intent": self.intent,
+            "score": self.score,
+            "alternatives": [[i, s] for i, s in self.alternatives],
+            "answer_id": self.answer_id,
+        }
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The pipeline's findings for one message, before thresholds turn them into a Decision."""
+
+    text: str
+    triage: TriageResult
+    guard: GuardResult
+    components: dict[str, tuple[float, float, float, float]]
+    language: bool
+
+
+class Engine:
+    """Holds the loaded rules and the matcher; `classify` turns a message into a Decision."""
+
+    def __init__(
+        self,
+        intents: dict[str, Intent],
+        normaliser: Normaliser,
+        triage: Triage,
+        guards: Guards,
+        matcher: Matcher,
+    ) -> None:
+        self.intents = intents
+        self.normaliser = normaliser
+        self.triage = triage
+        self.guards = guards
+        self.matcher = matcher
+        self.thresholds = matcher.settings.thresholds
+
+    @classmethod
+    def load(cls, intents_dir: Path | None = None) -> Engine:
+        """Load and validate `intents/` (intent files and `rules/`); raise DataError if bad."""
+        folder = intents_dir or data_dir("intents")
+        rules = folder / "rules"
+        intents = load_intents(folder)
+        known = [phrase for i in intents.values() for phrase in (*i.examples, *i.key_terms)]
+        normaliser = Normaliser.from_files(
+            rules / "vocabulary.yaml", rules / "common_words.yaml", known
+        )
+        triage = Triage.from_file(rules / "triage.yaml")
+        for intent in {s for s in triage.sign_intents()}:
+            if intent not in intents:
+                from bot.loading import DataError
+
+                raise DataError(f"{rules / 'triage.yaml'}: a sign names unknown intent {intent!r}")
+        guards = Guards.from_file(rules / "guards.yaml")
+        matcher = Matcher.from_file(
+            rules / "matcher.yaml",
+            intents.values(),
+            lambda text: normaliser.normalise(text).tokens,
+        )
+        return cls(intents, normaliser, triage, guards, matcher)
+
+    # -- the decision --------------------------------------------------------------------
+
+    def classify(self, text: str, profile: Profile | None = None) -> Decision:
+        return self.decide(self.analyse(text, profile))
+
+    def analyse(self, text: str, profile: Profile | None = None) -> Analysis:
+        """Everything the decision needs, before thresholds are applied (used by calibration)."""
+        normalised = self.normaliser.normalise(text)
+        return Analysis(
+            text=text,
+            triage=self.triage.assess(normalised.text, profile),
+            guard=self.guards.check(normalised.text),
+            components=self.matcher.components(normalised.tokens),
+            language=self._looks_like_language(normalised.tokens),
+        )
+
+    def decide(
+        self,
+        analysis: Analysis,
+        weights: Weights | None = None,
+        thresholds: Thresholds | None = None,
+    ) -> Decision:
+        g = analysis.guard
+        return self._decide(
+            analysis.text,
+            analysis.triage,
+            g.personal_dosing,
+            g.domain,
+            g.other_topic,
+            self.matcher.mix(analysis.components, weights),
+            analysis.language,
+            thresholds or self.thresholds,
+        )
+
+    @staticmethod
+    def _looks_like_language(tokens: tuple[str, ...]) -> bool:
+        words = [t for t in tokens if t.isalpha() and len(t) > 1 and any(v in t for v in "aeiouy")]
+        return len(words) >= 2
+
+    def _decide(
+        self,
+        text: str,
+        triage: TriageResult,
+        personal_dosing: bool,
+        domain: bool,
+        other_topic: bool,
+        ranked: Ranked,
+        language: bool,
+        t: Thresholds,
+    ) -> Decision:
+        top_id, top_score = ranked.top or (None, 0.0)
+        confident = top_id is not None and top_score >= t.answer
+        by_intent = dict(ranked.scores)
+
+        def decision(action: Action, intent: str | None, options: tuple[str, ...] = ()) -> Decision:
+            answer_id = intent if action in (Action.ANSWER, Action.REFUSE_PERSONAL_DOSING) else None
+            shown = intent or top_id
+            alternatives = tuple((i, s) for i, s in ranked.scores if i != shown and s > 0)[:3]
+            return Decision(
+                text=text,
+                safety=triage.level,
+                action=action,
+                intent=intent,
+                score=by_intent.get(intent, top_score) if intent else top_score,
+                alternatives=alternatives,
+                answer_id=answer_id,
+                signs=triage.signs,
+                maybe_now=triage.maybe_now,
+                pump=triage.pump,
+                options=options,
+            )
+
+        if personal_dosing and not domain and other_topic:
+            return decision(Action.OUT_OF_SCOPE, None)
+        if personal_dosing:
+            topic = top_id if confident and ranked.margin() >= t.clarify_margin else None
+            return decision(Action.REFUSE_PERSONAL_DOSING, topic)
+        if triage.level is not Safety.ROUTINE:
+            return decision(Action.ANSWER, triage.intent)
+        if not domain and (other_topic or top_score < t.out_of_scope):
+            if language:
+                return decision(Action.OUT_OF_SCOPE, None)
+            return decision(Action.FALLBACK, None)
+        if confident and ranked.margin() >= t.clarify_margin:
+            return decision(Action.ANSWER, top_id)
+        if top_id is not None and top_score >= t.clarify_floor:
+            options = tuple(i for i, s in ranked.scores[:3] if top_score - s < max(t.clarify_margin, 8))
+            if len(options) >= 2:
+                return decision(Action.CLARIFY, None, options)
+            if confident:
+                return decision(Action.ANSWER, top_id)
+        return decision(Action.FALLBACK, None)

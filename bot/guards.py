@@ -1,0 +1,66 @@
+"""Guards: decline personal dosing requests, and recognise out-of-scope messages.
+
+Patterns and word lists live in `intents/rules/guards.yaml`. A guard never lowers a safety
+level: it only decides what the bot may do with a message once triage has spoken.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.loading import DataError, load_yaml_model
+
+_GAP = r"(?:\S+ ){0,3}"
+
+
+class GuardsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    personal_dosing: list[str] = Field(min_length=1)
+    rule_lifting: list[str]
+    domain_words: str
+    other_topics: str
+
+
+def _compile_any(patterns: list[str], where: Path) -> re.Pattern[str]:
+    joined = "|".join(f"(?:{p.replace('<w>', _GAP)})" for p in patterns)
+    try:
+        return re.compile(rf"(?<![a-z0-9])(?:{joined})(?![a-z0-9])")
+    except re.error as exc:
+        raise DataError(f"{where}: a pattern is not a valid regular expression: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class GuardResult:
+    personal_dosing: bool
+    rule_lifting: bool
+    domain: bool  # the message has at least one of the bot's domain words
+    other_topic: bool  # it names another medicine, device or subject
+
+
+class Guards:
+    """Applies the guard rules to normalised text. Build once; `check` is pure."""
+
+    def __init__(self, rules: GuardsFile, source: Path | None = None) -> None:
+        where = source or Path("guard rules")
+        self._dosing = _compile_any(rules.personal_dosing, where)
+        self._lifting = _compile_any(rules.rule_lifting, where) if rules.rule_lifting else None
+        self._domain = frozenset(rules.domain_words.split())
+        self._other = frozenset(rules.other_topics.split())
+
+    @classmethod
+    def from_file(cls, path: Path) -> Guards:
+        return cls(load_yaml_model(path, GuardsFile), path)
+
+    def check(self, normalised_text: str) -> GuardResult:
+        words = set(normalised_text.split())
+        return GuardResult(
+            personal_dosing=bool(self._dosing.search(normalised_text)),
+            rule_lifting=bool(self._lifting and self._lifting.search(normalised_text)),
+            domain=bool(words & self._domain),
+            other_topic=bool(words & self._other),
+        )
