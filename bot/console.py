@@ -15,9 +15,9 @@ from bot.dialogue import Dialogue, Session, Turn
 
 
 class Console:
-    def __init__(self, dialogue: Dialogue, out: TextIO = sys.stdout) -> None:
+    def __init__(self, dialogue: Dialogue, out: TextIO | None = None) -> None:
         self.dialogue = dialogue
-        self.out = out
+        self.out = out or sys.stdout
         self.session = Session()
         self.choices: list[Button] = []
 

@@ -1,22 +1,29 @@
 """The conversation: onboarding, commands, free text and button presses, for any door.
 
 `Dialogue` is pure: it takes a person's `Session` and what they did (a message, a button, a
-command) and returns the messages to send and the updated session. Doors (local chat, Telegram)
-store the session and send the messages; they hold no rules of their own.
+command, a shared location, a sticker) and returns the messages to send and the updated session.
+Doors (local chat, Telegram) store the session and send the messages; they hold no rules of their
+own. It must never import a transport, touch the network or read the clock except through the
+`clock` it was given.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from bot import timezones
 from bot.composer import Audience, Button, Composer, Message
 from bot.content import Content
-from bot.core import Decision, Engine, Profile, Safety
+from bot.core import Action, Decision, Engine, Profile, Safety
 
 MAX_MESSAGE_CHARS = 2000  # longer messages are read up to here (the person is told)
 
 ROLES = ("patient", "caregiver", "professional")
 ROUTES = ("oral", "pump", "both", "unsure")
+SETTINGS = ("role", "route", "region", "timezone")  # what /settings can change
+MEDIA = ("voice", "sticker", "photo", "other")  # non-text messages a door may pass on
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,7 @@ class Session:
     role: str | None = None
     route: str | None = None
     region: str | None = None
+    timezone: str | None = None  # an IANA zone name, such as "Europe/London"
     step: str | None = None  # the onboarding or confirmation question now open
     last_answer: str | None = None  # for /sources
     onboarding: bool = False  # the /start sequence is running (asks every question in turn)
@@ -52,14 +60,20 @@ class Turn:
     notes: tuple[str, ...] = field(default=())
 
 
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 class Dialogue:
     def __init__(self, engine: Engine, content: Content, default_region: str = "US",
-                 approved_only: bool = False) -> None:  # fmt: skip
+                 approved_only: bool = False,
+                 clock: Callable[[], dt.datetime] = _utc_now) -> None:  # fmt: skip
         if default_region not in content.safety.emergency_numbers:
             raise ValueError(f"unknown emergency-number region {default_region!r}")
         self.engine = engine
         self.content = content
         self.default_region = default_region
+        self.clock = clock
         self.composer = Composer(content, engine.intents, approved_only)
 
     # -- helpers -------------------------------------------------------------------------
@@ -80,22 +94,48 @@ class Dialogue:
     def _ask(self, step: str) -> Message:
         t = self._t
         if step == "consent":
-            buttons = (Button(t("button_agree"), "consent:yes"), Button(t("button_not_now"), "consent:no"))
+            buttons = (
+                Button(t("button_agree"), "consent:yes"),
+                Button(t("button_not_now"), "consent:no"),
+            )
             return Message(t("consent_ask"), buttons, kind="prompt")
         if step == "role":
-            return Message(t("role_ask"), tuple(Button(t(f"role_{r}"), f"role:{r}") for r in ROLES), kind="prompt")
+            return Message(
+                t("role_ask"),
+                tuple(Button(t(f"role_{r}"), f"role:{r}") for r in ROLES),
+                kind="prompt",
+            )
         if step == "route":
-            return Message(t("route_ask"), tuple(Button(t(f"route_{r}"), f"route:{r}") for r in ROUTES), kind="prompt")
+            return Message(
+                t("route_ask"),
+                tuple(Button(t(f"route_{r}"), f"route:{r}") for r in ROUTES),
+                kind="prompt",
+            )
         if step == "region":
             regions = self.content.safety.emergency_numbers
-            return Message(t("region_ask"), tuple(Button(t(f"region_{r}"), f"region:{r}") for r in regions), kind="prompt")
+            return Message(
+                t("region_ask"),
+                tuple(Button(t(f"region_{r}"), f"region:{r}") for r in regions),
+                kind="prompt",
+            )
+        if step == "timezone":
+            return Message(
+                t("timezone_ask"), (Button(t("button_timezone_utc"), "tz:UTC"),), kind="prompt"
+            )
         if step == "delete":
-            buttons = (Button(t("button_delete_yes"), "delete:yes"), Button(t("button_delete_no"), "delete:no"))
+            buttons = (
+                Button(t("button_delete_yes"), "delete:yes"),
+                Button(t("button_delete_no"), "delete:no"),
+            )
             return Message(t("delete_confirm"), buttons, kind="prompt")
         raise ValueError(step)
 
     def _next_onboarding(self, session: Session) -> tuple[Session, list[Message]]:
-        """Ask the next unanswered onboarding question, or finish."""
+        """Ask the next unanswered onboarding question, or finish.
+
+        The time zone comes last, after the welcome is complete: a person can ask questions
+        straight away, and the question stays open until they answer it or skip it.
+        """
         for step, missing in (
             ("role", session.role is None),
             ("route", session.route is None),
@@ -103,17 +143,33 @@ class Dialogue:
         ):
             if missing:
                 return replace(session, step=step), [self._ask(step)]
-        return replace(session, step=None, onboarding=False), [
-            Message(self._t("onboarding_done"), kind="info")
-        ]
+        done = Message(self._t("onboarding_done"), kind="info")
+        if session.timezone is None:
+            return replace(session, step="timezone"), [done, self._ask("timezone")]
+        return replace(session, step=None, onboarding=False), [done]
+
+    def _set_timezone(self, session: Session, zone: str) -> Turn:
+        """Keep the zone and confirm it with the time there now, so a wrong guess shows."""
+        now = self.clock()
+        saved = self._t("timezone_saved", zone=zone, time=timezones.local_time(zone, now))
+        session = replace(session, timezone=zone, step=None, onboarding=False)
+        return Turn([Message(saved, kind="info")], session)
+
+    def _reask(self, session: Session) -> list[Message]:
+        """The open onboarding or settings question, asked again (none for a confirmation)."""
+        if session.step is None or session.step == "delete":
+            return []
+        return [self._ask(session.step)]
 
     # -- what the person does ------------------------------------------------------------
 
     def start(self, session: Session) -> Turn:
         """First contact or /start: the disclaimer, then consent and the onboarding questions."""
-        disclaimer = Message(self._t("disclaimer", emergency_number=self.number(session)), kind="info")
+        disclaimer = Message(
+            self._t("disclaimer", emergency_number=self.number(session)), kind="info"
+        )
         session = replace(session, step="consent", onboarding=True, role=None, route=None,
-                          region=None)  # fmt: skip
+                          region=None, timezone=None)  # fmt: skip
         return Turn([disclaimer, self._ask("consent")], session)
 
     def text(self, session: Session, text: str) -> Turn:
@@ -126,15 +182,62 @@ class Dialogue:
             text = text[:MAX_MESSAGE_CHARS]
             notes = ("too_long",)
         decision = self.engine.classify(text, session.profile)
+        if session.step == "timezone" and decision.safety is Safety.ROUTINE:
+            zone = timezones.zone_from_text(text, self.clock())
+            if zone is not None:
+                return self._set_timezone(session, zone)
+            if decision.action in (Action.FALLBACK, Action.OUT_OF_SCOPE):
+                retry = self._ask("timezone")
+                unknown = Message(self._t("timezone_unknown"), retry.buttons, kind="prompt")
+                return Turn([unknown], session, decision)
         messages = self.composer.compose(decision, self.audience(session))
         if notes:
             messages.insert(1 if decision.safety is not Safety.ROUTINE else 0,
                             Message(self._t("too_long"), kind="info"))  # fmt: skip
         if decision.answer_id in self.content.answers:
             session = replace(session, last_answer=decision.answer_id)
-        if session.step is not None and session.step != "delete":
-            messages.append(self._ask(session.step))  # the open question is still open
+        messages.extend(self._reask(session))  # the open question is still open
         return Turn(messages, session, decision, notes=notes)
+
+    def edited(self, session: Session, text: str) -> Turn:
+        """A message the person changed after sending: safety is checked again, nothing else.
+
+        An edit that now describes an emergency gets the safety reply at once; any other edit
+        gets a note to send it again, so that an answer never silently changes under them.
+        """
+        text = text.strip()[:MAX_MESSAGE_CHARS]
+        decision = self.engine.classify(text, session.profile) if text else None
+        if decision is not None and decision.safety is not Safety.ROUTINE:
+            return self.text(session, text)
+        return Turn([Message(self._t("edited_message"), kind="info")], session, decision)
+
+    def location(self, session: Session, latitude: float, longitude: float) -> Turn:
+        """A shared location: used for the time zone when that question is open, never kept."""
+        if session.step != "timezone":
+            return Turn([Message(self._t("location_not_needed"), kind="info")], session)
+        zone = timezones.zone_at(latitude, longitude)
+        if zone is None:
+            retry = self._ask("timezone")
+            unknown = Message(self._t("timezone_location_unknown"), retry.buttons, kind="prompt")
+            return Turn([unknown], session)
+        return self._set_timezone(session, zone)
+
+    def media(self, session: Session, what: str, caption: str | None = None) -> Turn:
+        """A sticker, photo, voice note, file or anything else without text.
+
+        A caption is read as a question (safety first), then the kind note follows.
+        """
+        key = f"not_text_{what}" if what in MEDIA and what != "other" else "not_text"
+        note = Message(self._t(key), kind="info")
+        if caption and caption.strip():
+            turn = self.text(session, caption)
+            return replace(turn, messages=[*turn.messages, note])
+        return Turn([note, *self._reask(session)], session)
+
+    def private_only(self, session: Session, command: str, bot_name: str) -> Turn:
+        """A personal command sent in a group: point to a private chat, show nothing personal."""
+        text = self._t("group_private_only", command=command, bot=bot_name)
+        return Turn([Message(text, kind="info")], session)
 
     def press(self, session: Session, data: str) -> Turn:
         """A button press (`Button.data`)."""
@@ -149,9 +252,15 @@ class Dialogue:
             return self._chose(replace(session, role=value))
         if kind == "route" and value in ROUTES and session.step == "route":
             return self._chose(replace(session, route=value))
-        if kind == "region" and value in self.content.safety.emergency_numbers and session.step == "region":
+        if (
+            kind == "region"
+            and value in self.content.safety.emergency_numbers
+            and session.step == "region"
+        ):
             return self._chose(replace(session, region=value))
-        if kind == "set" and value in ("role", "route", "region"):
+        if kind == "tz" and session.step == "timezone" and timezones.is_zone(value):
+            return self._set_timezone(session, value)
+        if kind == "set" and value in SETTINGS:
             return Turn([self._ask(value)], replace(session, step=value))
         if kind in ("ask", "pick") and value in self.engine.intents:
             messages = self.composer.topic_messages(value, audience)
@@ -166,7 +275,9 @@ class Dialogue:
         if kind == "delete" and session.step == "delete":
             if value == "yes":
                 return Turn([Message(self._t("deleted"), kind="info")], Session(), delete_data=True)
-            return Turn([Message(self._t("delete_cancelled"), kind="info")], replace(session, step=None))
+            return Turn(
+                [Message(self._t("delete_cancelled"), kind="info")], replace(session, step=None)
+            )
         return Turn([Message(self._t("button_expired"), kind="info")], session)
 
     def _chose(self, session: Session) -> Turn:
@@ -193,14 +304,15 @@ class Dialogue:
         if name == "sources":
             return Turn([Message(self.sources_text(session), kind="info")], session)
         if name == "settings":
-            buttons = tuple(Button(t(f"settings_{k}"), f"set:{k}") for k in ("role", "route", "region"))
+            buttons = tuple(Button(t(f"settings_{k}"), f"set:{k}") for k in SETTINGS)
             intro = t(
                 "settings_intro",
                 role=t(f"role_{session.role}") if session.role else "-",
                 route=t(f"route_{session.route}") if session.route else "-",
                 emergency_number=self.number(session),
             )
-            return Turn([Message(intro, buttons, kind="prompt")], session)
+            zone = t("settings_timezone_line", zone=session.timezone or "-")
+            return Turn([Message(f"{intro}\n{zone}", buttons, kind="prompt")], session)
         if name == "delete_my_data":
             return Turn([self._ask("delete")], replace(session, step="delete"))
         return Turn([Message(t("unknown_command"), kind="info")], session)
@@ -213,6 +325,8 @@ class Dialogue:
         for source_id in answer.sources:
             s = self.content.sources[source_id]
             year = f", {s.year}" if s.year else ""
-            lines.append(self._t("sources_line", title=s.title, publisher=s.publisher, year=year, url=s.url))
+            lines.append(
+                self._t("sources_line", title=s.title, publisher=s.publisher, year=year, url=s.url)
+            )
         lines.append(self.composer.footer(answer))
         return "\n".join(lines)

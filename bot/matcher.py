@@ -68,6 +68,16 @@ class Ranked:
 Vector = dict[str, float]
 
 
+FUZZY_INTENTS = 4  # how many of the likeliest intents rapidfuzz compares with
+FUZZY_EXAMPLES = 6  # how many of each intent's closest examples
+SHORT = 6  # words: a message with no known word is compared with examples this short
+
+
+def _plain(tokens: Iterable[str]) -> str:
+    """The words of a normalised message, without punctuation, for rapidfuzz and key terms."""
+    return " ".join(t for t in tokens if t not in PUNCTUATION)
+
+
 def _norm(vec: Vector) -> Vector:
     length = math.sqrt(sum(v * v for v in vec.values()))
     return {k: v / length for k, v in vec.items()} if length else {}
@@ -86,41 +96,45 @@ class Matcher:
         self._stop = frozenset(settings.stopwords.split())
         self._stemmer = snowballstemmer.stemmer("english")
         self._stem_cache: dict[str, str] = {}
-        self._normalise = normalise
         self._intents = list(intents)
         self._ids = [i.id for i in self._intents]
 
-        examples: list[tuple[str, list[str], str]] = []  # (intent id, terms, fuzzy string)
+        # Examples: TF-IDF terms (stems and stem pairs) and the plain string for rapidfuzz.
+        examples: list[tuple[str, list[str], str]] = []
         for intent in self._intents:
             for text in intent.examples:
                 tokens = normalise(text)
-                plain = " ".join(t for t in tokens if t not in PUNCTUATION)
-                examples.append((intent.id, self._terms(self._words(tokens)), plain))
+                examples.append((intent.id, self._terms(self._words(tokens)), _plain(tokens)))
         df: Counter[str] = Counter()
         for _, terms, _ in examples:
             df.update(set(terms))
         n_docs = len(examples)
         self._idf = {t: math.log((1 + n_docs) / (1 + c)) + 1.0 for t, c in df.items()}
-        self._default_idf = math.log(1 + n_docs) + 1.0
 
         self._example_intent = [e[0] for e in examples]
         self._example_strings = [e[2] for e in examples]
         self._example_index: dict[str, list[tuple[int, float]]] = defaultdict(list)
         centroids: dict[str, Counter[str]] = defaultdict(Counter)
         for idx, (intent_id, terms, _) in enumerate(examples):
-            vec = self._vector(terms)
-            for term, weight in vec.items():
+            for term, weight in self._vector(terms).items():
                 self._example_index[term].append((idx, weight))
                 centroids[intent_id][term] += weight
         self._centroid_index: dict[str, list[tuple[str, float]]] = defaultdict(list)
         for intent_id, counter in centroids.items():
             for term, weight in _norm(dict(counter)).items():
                 self._centroid_index[term].append((intent_id, weight))
+        # Short examples ("what can you do", "thanks"): the only ones a message with no known
+        # word can resemble; compared by sorted words (token_sort_ratio without re-sorting).
+        self._short = [i for i, e in enumerate(self._example_strings) if len(e.split()) <= SHORT]
+        self._short_sorted = [" ".join(sorted(self._example_strings[i].split())) for i in self._short]
 
-        self._key_terms: dict[str, list[tuple[str, ...]]] = {}
+        # Key terms: whole-phrase lookups on the plain normalised words, by first word.
+        self._key_phrases: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
         for intent in self._intents:
-            phrases = {tuple(self._terms(self._words(normalise(k)), pairs=False)) for k in intent.key_terms}
-            self._key_terms[intent.id] = [p for p in phrases if p]
+            for term in intent.key_terms:
+                phrase = tuple(_plain(normalise(term)).split())
+                if phrase:
+                    self._key_phrases[phrase[0]].append((phrase, intent.id))
 
     @classmethod
     def from_file(
@@ -140,70 +154,85 @@ class Matcher:
     def _words(self, tokens: Iterable[str]) -> list[str]:
         return [t for t in tokens if t not in PUNCTUATION and t not in self._stop]
 
-    def _terms(self, words: list[str], pairs: bool = True) -> list[str]:
+    def _terms(self, words: list[str]) -> list[str]:
         stems = [self._stem(w) for w in words]
-        if not pairs:
-            return stems
         return stems + [f"{a}_{b}" for a, b in zip(stems, stems[1:], strict=False)]
 
     def _vector(self, terms: list[str]) -> Vector:
-        counts = Counter(terms)
-        return _norm(
-            {
-                t: (1.0 + math.log(c)) * self._idf.get(t, self._default_idf)
-                for t, c in counts.items()
-            }
-        )
+        counts = Counter(t for t in terms if t in self._idf)
+        return _norm({t: (1.0 + math.log(c)) * self._idf[t] for t, c in counts.items()})
 
     # -- scoring ---------------------------------------------------------------------------
 
-    def content_words(self, tokens: tuple[str, ...]) -> list[str]:
-        """The message's words that can carry a topic (no stopwords, no punctuation)."""
-        return self._words(tokens)
-
     def components(self, tokens: tuple[str, ...]) -> dict[str, tuple[float, float, float, float]]:
-        """Per intent, the four raw signals (centroid, nearest, fuzzy, key terms), each 0-100."""
-        words = self._words(tokens)
-        plain = [t for t in tokens if t not in PUNCTUATION]
+        """Per intent, the four signals (centroid, nearest, fuzzy, key terms), each 0-100."""
+        plain = _plain(tokens)
         if not plain:
             return {}
-        vec = self._vector([t for t in self._terms(words) if t in self._idf])
         centroid: dict[str, float] = defaultdict(float)
-        nearest_by_example: dict[int, float] = defaultdict(float)
-        for term, weight in vec.items():
+        by_example: dict[int, float] = defaultdict(float)
+        for term, weight in self._vector(self._terms(self._words(tokens))).items():
             for intent_id, cw in self._centroid_index.get(term, ()):
                 centroid[intent_id] += weight * cw
             for idx, ew in self._example_index.get(term, ()):
-                nearest_by_example[idx] += weight * ew
+                by_example[idx] += weight * ew
         nearest: dict[str, float] = defaultdict(float)
-        for idx, score in nearest_by_example.items():
+        closest: dict[str, list[tuple[float, int]]] = defaultdict(list)
+        for idx, score in by_example.items():
             intent_id = self._example_intent[idx]
             nearest[intent_id] = max(nearest[intent_id], score)
+            closest[intent_id].append((score, idx))
 
+        fuzzy = self._fuzzy(plain, centroid, nearest, closest)
+        keys = self._key_hits(plain.split())
+        return {
+            i: (100 * centroid.get(i, 0.0), 100 * nearest.get(i, 0.0), fuzzy.get(i, 0.0),
+                100.0 if i in keys else 0.0)
+            for i in self._ids
+        }  # fmt: skip
+
+    def _fuzzy(
+        self,
+        query: str,
+        centroid: dict[str, float],
+        nearest: dict[str, float],
+        closest: dict[str, list[tuple[float, int]]],
+    ) -> dict[str, float]:
+        """rapidfuzz token ratios, mean of the 3 best examples, for the likeliest intents only.
+
+        Comparing with every example costs milliseconds; the TF-IDF signals pick the
+        `FUZZY_INTENTS` likeliest intents and their `FUZZY_EXAMPLES` closest examples. A short
+        message with no known word at all ("what can you do") is compared with short examples.
+        """
         pair: dict[int, float] = defaultdict(float)
-        query = " ".join(plain)
-        for scorer in (fuzz.token_set_ratio, fuzz.token_sort_ratio):
-            for _, score, idx in process.extract(
-                query, self._example_strings, scorer=scorer, limit=None, score_cutoff=25
+        if centroid:
+            ranked = sorted(centroid, key=lambda i: -(centroid[i] + nearest.get(i, 0.0)))
+            pool: list[int] = []
+            for intent_id in ranked[:FUZZY_INTENTS]:
+                best = sorted(closest[intent_id], reverse=True)[:FUZZY_EXAMPLES]
+                pool.extend(idx for _, idx in best)
+            strings = [self._example_strings[i] for i in pool]
+            for scorer in (fuzz.token_set_ratio, fuzz.token_sort_ratio):
+                for _, score, pos in process.extract(query, strings, scorer=scorer, limit=None):
+                    pair[pool[pos]] += float(score) / 2
+        elif len(query.split()) <= SHORT:
+            ordered = " ".join(sorted(query.split()))
+            for _, score, pos in process.extract(
+                ordered, self._short_sorted, scorer=fuzz.ratio, limit=None, score_cutoff=50
             ):
-                pair[idx] += float(score) / 2
-        fuzzy: dict[str, list[float]] = defaultdict(list)
+                pair[self._short[pos]] = float(score)
+        per_intent: dict[str, list[float]] = defaultdict(list)
         for idx, score in pair.items():
-            fuzzy[self._example_intent[idx]].append(score)
+            per_intent[self._example_intent[idx]].append(score)
+        return {i: sum(sorted(v, reverse=True)[:3]) / 3 for i, v in per_intent.items()}
 
-        stems = self._terms(words, pairs=False)
-        joined = " " + " ".join(stems) + " "
-        stem_set = set(stems)
-        out: dict[str, tuple[float, float, float, float]] = {}
-        for intent_id in self._ids:
-            best3 = sorted(fuzzy[intent_id], reverse=True)[:3]
-            out[intent_id] = (
-                100 * centroid.get(intent_id, 0.0),
-                100 * nearest.get(intent_id, 0.0),
-                sum(best3) / 3 if best3 else 0.0,
-                self._key_score(intent_id, joined, stem_set),
-            )
-        return out
+    def _key_hits(self, words: list[str]) -> set[str]:
+        hits: set[str] = set()
+        for pos, word in enumerate(words):
+            for phrase, intent_id in self._key_phrases.get(word, ()):
+                if tuple(words[pos : pos + len(phrase)]) == phrase:
+                    hits.add(intent_id)
+        return hits
 
     def mix(
         self, components: dict[str, tuple[float, float, float, float]], weights: Weights | None = None
@@ -219,12 +248,3 @@ class Matcher:
 
     def rank(self, tokens: tuple[str, ...]) -> Ranked:
         return self.mix(self.components(tokens))
-
-    def _key_score(self, intent_id: str, joined: str, stems: set[str]) -> float:
-        best = 0.0
-        for phrase in self._key_terms[intent_id]:
-            if len(phrase) > 1 and f" {' '.join(phrase)} " in joined:
-                return 100.0
-            hit = sum(1 for s in phrase if s in stems) / len(phrase)
-            best = max(best, hit * (60.0 if len(phrase) > 1 else 80.0))
-        return best

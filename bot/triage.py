@@ -7,6 +7,7 @@ depend on the matcher, and never lower a level because an answer exists.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -114,6 +115,24 @@ def _compile(pattern: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![a-z0-9]){body}(?![a-z0-9])")
 
 
+def _compile_named(patterns: list[str], prefix: str) -> re.Pattern[str]:
+    """One regex for a concept; each pattern is a named group, so a match tells which."""
+    joined = "|".join(
+        f"(?P<{prefix}{i}>{p.replace('<w>', _GAP)})" for i, p in enumerate(patterns)
+    )
+    return re.compile(rf"(?<![a-z0-9])(?:{joined})(?![a-z0-9])")
+
+
+@dataclass(frozen=True)
+class _LocalMatch:
+    """A concept match, with offsets inside its sentence and the pattern that made it."""
+
+    start: int
+    end: int
+    text: str
+    pattern: str
+
+
 def _compile_any(patterns: Iterable[str]) -> re.Pattern[str]:
     joined = "|".join(f"(?:{p.replace('<w>', _GAP)})" for p in patterns)
     return re.compile(rf"(?<![a-z0-9])(?:{joined})(?![a-z0-9])")
@@ -136,6 +155,12 @@ class Triage:
                 name: [_compile(p) for p in patterns if not p.startswith("NOT ")]
                 for name, patterns in rules.concepts.items()
             }
+            self._combined = {
+                name: _compile_named(
+                    [p for p in patterns if not p.startswith("NOT ")], prefix=f"{name}__"
+                )
+                for name, patterns in rules.concepts.items()
+            }
             self._exclusions = {
                 name: [_compile(p[4:]) for p in patterns if p.startswith("NOT ")]
                 for name, patterns in rules.concepts.items()
@@ -149,9 +174,9 @@ class Triage:
             raise DataError(f"{where}: a pattern is not a valid regular expression: {exc}") from exc
         self._negators = {n for n in q.negators if " " not in n}
         self._spells_negation = {
-            p.pattern: bool(re.search(r"\b(not|no|never|cannot|without)\b", p.pattern))
-            for patterns in self._concepts.values()
-            for p in patterns
+            f"{name}__{i}": bool(re.search(r"\b(not|no|never|cannot|without)\b", p))
+            for name, patterns in rules.concepts.items()
+            for i, p in enumerate(x for x in patterns if not x.startswith("NOT "))
         }
         self._negator_phrases = [tuple(n.split()) for n in q.negators if " " in n]
         self._clause_breaks = {b for b in q.clause_breaks if " " not in b}
@@ -229,14 +254,14 @@ class Triage:
             after.append(word)
         return " ".join([*before, sentence[start:end], *after])
 
-    def _negated(self, sentence: str, match: re.Match[str]) -> bool:
+    def _negated(self, sentence: str, match: _LocalMatch) -> bool:
         """Negated when a negator comes just before the match, or inside its gaps
         ("pump is not beeping"), unless the pattern itself spells a negation ("not breathing")."""
-        if not self._spells_negation[match.re.pattern]:
-            inside = match.group().split()[1:-1]
+        if not self._spells_negation.get(match.pattern, False):
+            inside = match.text.split()[1:-1]
             if any(w in self._negators for w in inside):
                 return True
-        before = self._clause_before(sentence, match.start())[-self._window :]
+        before = self._clause_before(sentence, match.start)[-self._window :]
         if any(w in self._negators or w.endswith("n't") for w in before):
             return True
         joined = tuple(before)
@@ -246,16 +271,13 @@ class Triage:
             for i in range(len(joined) - len(p) + 1)
         )
 
-    def _excluded(self, concept: str, sentence: str, match: re.Match[str]) -> bool:
+    def _excluded(self, concept: str, sentence: str, match: _LocalMatch) -> bool:
         """A `NOT` pattern of the concept covers the match ("seizure threshold")."""
         return any(
-            e.start() <= match.start() and e.end() >= match.end()
+            e.start() <= match.start and e.end() >= match.end
             for pattern in self._exclusions[concept]
             for e in pattern.finditer(sentence)
         )
-
-    def _hypothetical_before(self, sentence: str, pos: int) -> bool:
-        return any(m.start() < pos for m in self._hypothetical.finditer(sentence))
 
     # -- assessment -----------------------------------------------------------------------
 
@@ -266,32 +288,38 @@ class Triage:
         present: set[str] = set()
         mentioned: set[str] = set()
         held_back: set[str] = set()
-        for sentence in sentences:
-            text = sentence.text
-            is_present_now = bool(self._present.search(text))
-            for name, patterns in self._concepts.items():
-                if name in present:
+        # One scan per concept over the whole message; sentences are joined by newlines,
+        # which no pattern can cross.
+        texts = [s.text for s in sentences]
+        full = "\n".join(texts)
+        starts: list[int] = []
+        offset = 0
+        for text in texts:
+            starts.append(offset)
+            offset += len(text) + 1
+        present_now: dict[int, bool] = {}
+        first_frame: dict[int, int] = {}
+        for name, regex in self._combined.items():
+            for m in regex.finditer(full):
+                index = bisect.bisect_right(starts, m.start()) - 1
+                text, base = texts[index], starts[index]
+                local = _LocalMatch(m.start() - base, m.end() - base, m.group(), m.lastgroup or "")
+                if self._negated(text, local) or self._excluded(name, text, local):
                     continue
-                for pattern in patterns:
-                    for m in pattern.finditer(text):
-                        if self._negated(text, m) or self._excluded(name, text, m):
-                            continue
-                        mentioned.add(name)
-                        clause = self._clause_around(text, m.start(), m.end())
-                        if self._history.search(clause) and not self._still.search(clause):
-                            held_back.add(name)
-                            continue
-                        if (
-                            self._hypothetical_before(text, m.start())
-                            and not is_present_now
-                            and not happening_now
-                        ):
-                            held_back.add(name)
-                            continue
-                        present.add(name)
-                        break
-                    if name in present:
-                        break
+                mentioned.add(name)
+                clause = self._clause_around(text, local.start, local.end)
+                if self._history.search(clause) and not self._still.search(clause):
+                    held_back.add(name)
+                    continue
+                if index not in first_frame:
+                    frame = self._hypothetical.search(text)
+                    first_frame[index] = frame.start() if frame else len(text) + 1
+                    present_now[index] = bool(self._present.search(text))
+                if first_frame[index] < local.start and not present_now[index] and not happening_now:
+                    held_back.add(name)
+                    continue
+                present.add(name)
+                break
         return present, mentioned, held_back - present
 
     def assess(self, normalised_text: str, profile: Profile | None = None) -> TriageResult:

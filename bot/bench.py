@@ -1,0 +1,91 @@
+"""`python -m bot bench`: the speed goals of the core, measured, printed, never asserted.
+
+Per-message latency in-process (p50/p99, normalisation cache cleared so each message is new),
+throughput of `classify --jsonl` over N messages in a fresh process, start-up time of
+`classify`, and the peak memory (RSS) of that process. Messages come from the development set
+and the public sample, cycled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bot.core import Engine
+
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _messages() -> list[str]:
+    files = sorted((_ROOT / "tests" / "data").glob("*.jsonl"))
+    public = _ROOT.parent / "shared" / "eval" / "public-sample.jsonl"
+    if public.exists():
+        files.append(public)
+    texts = [json.loads(line)["text"] for f in files for line in f.open(encoding="utf-8") if line.strip()]
+    return texts or ["what if I miss a dose", "my pump is beeping", "he is having a fit"]
+
+
+def _env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+
+
+def latency(engine: Engine, texts: list[str], rounds: int = 3) -> tuple[float, float, float]:
+    samples: list[float] = []
+    for _ in range(rounds):
+        for text in texts:
+            engine.normaliser.normalise.cache_clear()
+            start = time.perf_counter()
+            engine.classify(text)
+            samples.append((time.perf_counter() - start) * 1000)
+    samples.sort()
+    p50 = statistics.median(samples)
+    p99 = samples[int(len(samples) * 0.99) - 1]
+    return p50, p99, samples[-1]
+
+
+def startup_seconds(runs: int = 5) -> float:
+    times: list[float] = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "bot", "classify", "hello"], check=True,
+                       capture_output=True, env=_env(), cwd=_ROOT)  # fmt: skip
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def throughput(texts: list[str], n: int) -> tuple[float, float, float]:
+    """Messages per second of `classify --jsonl` (whole process), wall seconds, peak RSS MB."""
+    lines = "".join(json.dumps({"id": i, "text": texts[i % len(texts)]}) + "\n" for i in range(n))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-m", "bot", "classify", "--jsonl"], input=lines,
+                            capture_output=True, text=True, env=_env(), cwd=_ROOT)  # fmt: skip
+    wall = time.perf_counter() - start
+    if result.returncode != 0 or len(result.stdout.splitlines()) != n:
+        raise RuntimeError(f"classify --jsonl failed: {result.stderr[-500:]}")
+    peak = max(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before) / 1024
+    return n / wall, wall, peak
+
+
+def main(n: int = 10_000) -> int:
+    texts = _messages()
+    start = time.perf_counter()
+    engine = Engine.load()
+    load = time.perf_counter() - start
+    p50, p99, worst = latency(engine, texts)
+    boot = startup_seconds()
+    rate, wall, rss = throughput(texts, n)
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    print(f"messages: {len(texts)} distinct, from tests/data and the public sample")
+    print(f"engine load in-process: {load:.2f} s")
+    print(f"latency in-process: p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {worst:.2f} ms  (goal p99 <= 2 ms)")
+    print(f"classify --jsonl: {n} messages in {wall:.2f} s = {rate:,.0f} messages/s, start-up included  (goal >= 3,000/s)")
+    print(f"start-up of 'classify' (median of 5 runs): {boot:.2f} s  (goal <= 1 s)")
+    print(f"peak RSS of 'classify --jsonl': {rss:.0f} MB  (goal <= 150 MB)")
+    return 0

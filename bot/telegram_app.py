@@ -1,0 +1,442 @@
+"""The Telegram door: python-telegram-bot 22 in front of the same `Dialogue` as the local chat.
+
+`build_app` is the one composition root, for production and tests alike. Handlers only
+translate: an update becomes a `Dialogue` call, and the `Turn` that comes back becomes messages,
+sent in order as plain text (no parse mode, so no character in the content can break a message),
+split under Telegram's length limit, with buttons as inline keyboards. This module must never
+hold clinical or safety rules, never hold UI text (that lives in content/ui.yaml), and never log
+a message's text or the bot token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+import unicodedata
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatType, MessageLimit
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import composer, timezones
+from bot.dialogue import Dialogue, Session, Turn
+from bot.sessions import MemorySessions, SessionStore
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+App = Application[Any, Any, Any, Any, Any, Any]
+Context = ContextTypes.DEFAULT_TYPE
+
+MAX_CHARS: int = MessageLimit.MAX_TEXT_LENGTH  # 4096, counted in UTF-16 code units
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
+COMMANDS = ("start", "help", "settings", "about", "sources", "emergency", "delete_my_data")
+# Commands that show or change one person's data: private chats only, never in a group.
+PERSONAL = frozenset({"start", "settings", "sources", "delete_my_data"})
+FIRST = ("emergency", "urgent")  # message kinds that go out before anything else
+
+
+# -- pure helpers -------------------------------------------------------------------------
+
+
+def _units(char: str) -> int:
+    return 2 if ord(char) > 0xFFFF else 1
+
+
+def _fit(text: str, limit: int) -> int:
+    """The longest prefix of `text`, in characters, that is at most `limit` UTF-16 units."""
+    used = 0
+    for index, char in enumerate(text):
+        used += _units(char)
+        if used > limit:
+            return index
+    return len(text)
+
+
+def _joins(text: str, at: int) -> bool:
+    """True if cutting before `text[at]` would split one visible character."""
+    char = text[at]
+    return (
+        bool(unicodedata.combining(char))
+        or char in "\u200d\ufe0e\ufe0f"
+        or text[at - 1] == "\u200d"
+    )
+
+
+def split_text(text: str, limit: int = MAX_CHARS) -> list[str]:
+    """Split `text` into messages Telegram accepts: at paragraphs, then lines, then spaces.
+
+    Length is measured as Telegram measures it (UTF-16 units); a hard cut, the last resort,
+    never splits a surrogate pair, an accent from its letter or an emoji sequence.
+    """
+    chunks: list[str] = []
+    rest = text.strip()
+    while sum(_units(c) for c in rest) > limit:
+        cut = _fit(rest, limit)
+        window = rest[:cut]
+        for separator in ("\n\n", "\n", " "):
+            at = window.rfind(separator)
+            if at >= limit // 4:
+                chunks.append(rest[:at].rstrip())
+                rest = rest[at + len(separator) :].lstrip()
+                break
+        else:
+            while cut > 1 and _joins(rest, cut):
+                cut -= 1
+            chunks.append(rest[:cut])
+            rest = rest[cut:]
+    if rest:
+        chunks.append(rest)
+    return [c for c in chunks if c.strip()]
+
+
+def keyboard(buttons: Sequence[composer.Button]) -> InlineKeyboardMarkup | None:
+    """One button per row, so that long labels stay readable on a phone."""
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data)] for b in buttons]
+    )
+
+
+def in_order(messages: Sequence[composer.Message]) -> list[composer.Message]:
+    """Emergency and urgent messages first (they already are; this keeps it so), each alone."""
+    return [m for m in messages if m.kind in FIRST] + [m for m in messages if m.kind not in FIRST]
+
+
+def command_name(message: Message) -> str | None:
+    """The command a message begins with ("/Start@SomeBot x" -> "start"), or None."""
+    text = message.text or ""
+    for entity in message.entities:
+        if entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0:
+            return text[1 : entity.length].split("@", 1)[0].lower()
+    return None
+
+
+def _command_target(message: Message) -> str | None:
+    """The bot a command names ("/help@OtherBot" -> "otherbot"), or None."""
+    text = message.text or ""
+    for entity in message.entities:
+        if entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0:
+            _, _, target = text[: entity.length].partition("@")
+            return target.lower() or None
+    return None
+
+
+def addressed(message: Message, bot_id: int, bot_username: str) -> bool:
+    """In a group, is this message for us: a command, a mention, or a reply to one of ours?"""
+    if message.chat.type == ChatType.PRIVATE:
+        return True
+    me = bot_username.lower()
+    if command_name(message) is not None:
+        target = _command_target(message)
+        return target is None or target == me
+    mentions = {**message.parse_entities(), **message.parse_caption_entities()}
+    for entity, text in mentions.items():
+        if entity.type == MessageEntity.MENTION and text.lower() == f"@{me}":
+            return True
+        if entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot_id:
+            return True
+    reply = message.reply_to_message
+    return bool(reply and reply.from_user and reply.from_user.id == bot_id)
+
+
+def without_mention(text: str, bot_username: str) -> str:
+    """The text with "@ourbot" taken out, so that the core reads only the question."""
+    mention = f"@{bot_username}".lower()
+    index = text.lower().find(mention)
+    while bot_username and index >= 0:
+        text = text[:index] + text[index + len(mention) :]
+        index = text.lower().find(mention)
+    return " ".join(text.split())
+
+
+def media_kind(message: Message) -> str:
+    """What a non-text message is, in the dialogue's words (see `bot.dialogue.MEDIA`)."""
+    if message.voice or message.audio or message.video_note:
+        return "voice"
+    if message.sticker:
+        return "sticker"
+    if message.photo or message.document or message.video or message.animation:
+        return "photo"
+    return "other"
+
+
+def webhook_options(settings: Settings) -> dict[str, Any]:
+    """How `run_webhook` listens: the same options the e2e test gives `start_webhook`."""
+    if not settings.webhook_url or not settings.webhook_secret:
+        raise ValueError("webhook mode needs WEBHOOK_URL and WEBHOOK_SECRET")
+    return {
+        "listen": settings.webhook_listen,
+        "port": settings.webhook_port,
+        "url_path": urlsplit(settings.webhook_url).path.strip("/"),
+        "webhook_url": settings.webhook_url,
+        "secret_token": settings.webhook_secret.get_secret_value(),
+        "allowed_updates": ALLOWED_UPDATES,
+    }
+
+
+def _quiet_libraries() -> None:
+    """Keep secrets and message text out of the logs, whatever LOG_LEVEL says.
+
+    httpx logs every request URL (which holds the token) at INFO; python-telegram-bot logs its
+    base URL (token) and whole updates (message text) at DEBUG.
+    """
+    for name, floor in (("httpx", logging.WARNING), ("httpcore", logging.WARNING),
+                        ("telegram", logging.INFO), ("apscheduler", logging.INFO)):  # fmt: skip
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET or logger.level < floor:
+            logger.setLevel(floor)
+
+
+# -- the door -----------------------------------------------------------------------------
+
+
+class TelegramDoor:
+    """The handlers: each turns an update into one `Dialogue` call and sends the `Turn`."""
+
+    def __init__(self, dialogue: Dialogue, sessions: SessionStore) -> None:
+        self.dialogue = dialogue
+        self.sessions = sessions
+        # One turn at a time per person (updates run concurrently across people).
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _lock(self, key: str) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
+
+    async def _turn(
+        self, update: Update, context: Context, step: Callable[[Session], Turn]
+    ) -> None:
+        """Run one dialogue step for the person behind `update`, store the session, reply."""
+        chat, user = update.effective_chat, update.effective_user
+        if chat is None or user is None:
+            return
+        private = chat.type == ChatType.PRIVATE
+        key = str(user.id)
+        # In a group nobody's own session is used or kept, so nothing personal can leak there.
+        async with self._lock(key if private else f"chat:{chat.id}"):
+            session = (self.sessions.get(key) or Session()) if private else Session()
+            turn = step(session)
+            if private:
+                if turn.delete_data:
+                    self.sessions.delete(key)
+                else:
+                    self.sessions.save(key, turn.session)
+            quote = None if private else update.effective_message
+            await self._send(context, chat.id, turn.messages, quote)
+
+    async def _send(self, context: Context, chat_id: int, messages: Sequence[composer.Message],
+                    quote: Message | None = None) -> None:  # fmt: skip
+        """Send in order, one after another; the first one answers `quote` in a group."""
+        reply_to = (
+            ReplyParameters(quote.message_id, allow_sending_without_reply=True) if quote else None
+        )
+        for message in in_order(messages):
+            chunks = split_text(message.text)
+            for number, chunk in enumerate(chunks, start=1):
+                await context.bot.send_message(
+                    chat_id,
+                    chunk,
+                    reply_markup=keyboard(message.buttons) if number == len(chunks) else None,
+                    reply_parameters=reply_to,
+                )
+                reply_to = None
+
+    # -- handlers ---------------------------------------------------------------------------
+
+    async def guard(self, update: Update, context: Context) -> None:
+        """Group -1: drop what is not for us (groups not addressing us, channels, other bots)."""
+        if update.callback_query is not None:
+            return
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None or user.is_bot or update.effective_chat is None:
+            raise ApplicationHandlerStop
+        if update.effective_chat.type == ChatType.CHANNEL:
+            raise ApplicationHandlerStop
+        if not addressed(message, context.bot.id, context.bot.username or ""):
+            raise ApplicationHandlerStop
+
+    async def on_command(self, update: Update, context: Context) -> None:
+        message = update.effective_message
+        assert message is not None
+        name = command_name(message) or ""
+        if message.chat.type != ChatType.PRIVATE and name in PERSONAL:
+            bot_name = context.bot.username or ""
+            await self._turn(
+                update, context, lambda s: self.dialogue.private_only(s, f"/{name}", bot_name)
+            )
+            return
+        await self._turn(update, context, lambda s: self.dialogue.command(s, name))
+
+    async def on_text(self, update: Update, context: Context) -> None:
+        message = update.effective_message
+        assert message is not None
+        text = message.text or ""
+        if message.chat.type != ChatType.PRIVATE:
+            text = without_mention(text, context.bot.username or "")
+        await self._turn(update, context, lambda s: self.dialogue.text(s, text))
+
+    async def on_edited(self, update: Update, context: Context) -> None:
+        message = update.edited_message
+        if message is None or not message.text:
+            return  # live-location moves and edited captions need no reply
+        text = message.text
+        if message.chat.type != ChatType.PRIVATE:
+            text = without_mention(text, context.bot.username or "")
+        await self._turn(update, context, lambda s: self.dialogue.edited(s, text))
+
+    async def on_location(self, update: Update, context: Context) -> None:
+        message = update.effective_message
+        assert message is not None and message.location is not None
+        lat, lon = message.location.latitude, message.location.longitude
+        await self._turn(update, context, lambda s: self.dialogue.location(s, lat, lon))
+
+    async def on_media(self, update: Update, context: Context) -> None:
+        message = update.effective_message
+        assert message is not None
+        what, caption = media_kind(message), message.caption
+        if caption and message.chat.type != ChatType.PRIVATE:
+            caption = without_mention(caption, context.bot.username or "")
+        await self._turn(update, context, lambda s: self.dialogue.media(s, what, caption))
+
+    async def on_press(self, update: Update, context: Context) -> None:
+        query = update.callback_query
+        assert query is not None
+        await query.answer()  # stops the button's spinner at once, whatever happens next
+        data = query.data or ""
+        await self._turn(update, context, lambda s: self.dialogue.press(s, data))
+
+    async def on_error(self, update: object, context: Context) -> None:
+        """Log what failed (never message text or token) and tell the person kindly."""
+        error = context.error
+        where = update.update_id if isinstance(update, Update) else "-"
+        detail = str(error) if isinstance(error, TelegramError) else ""
+        token = context.bot.token
+        frames = "".join(traceback.format_tb(error.__traceback__)) if error else ""
+        log.error(
+            "update %s failed: %s %s\n%s",
+            where,
+            type(error).__name__,
+            detail.replace(token, "[token]"),
+            frames.replace(token, "[token]"),
+        )
+        if not isinstance(update, Update) or update.effective_chat is None:
+            return
+        user = update.effective_user
+        private = update.effective_chat.type == ChatType.PRIVATE
+        session = (self.sessions.get(str(user.id)) if user and private else None) or Session()
+        text = self.dialogue.content.text("error", emergency_number=self.dialogue.number(session))
+        try:
+            await context.bot.send_message(update.effective_chat.id, text)
+        except TelegramError as exc:
+            log.warning("could not send the error message: %s", type(exc).__name__)
+
+    # -- wiring -----------------------------------------------------------------------------
+
+    def register(self, app: App) -> None:
+        message = filters.UpdateType.MESSAGE
+        app.add_handler(TypeHandler(Update, self.guard), group=-1)
+        app.add_handler(CallbackQueryHandler(self.on_press))
+        app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, self.on_edited))
+        app.add_handler(MessageHandler(message & filters.COMMAND, self.on_command))
+        app.add_handler(MessageHandler(message & filters.LOCATION, self.on_location))
+        app.add_handler(MessageHandler(message & filters.TEXT, self.on_text))
+        app.add_handler(MessageHandler(message & ~filters.StatusUpdate.ALL, self.on_media))
+        app.add_error_handler(self.on_error)
+
+    async def post_init(self, app: App) -> None:
+        """Start-up: the command menu, and the time-zone index loaded off the event loop."""
+        text = self.dialogue.content.text
+        await app.bot.set_my_commands([BotCommand(c, text(f"command_{c}")) for c in COMMANDS])
+        await asyncio.to_thread(timezones.warm)
+        log.info("Telegram bot @%s is ready", app.bot.username)
+
+    async def post_stop(self, app: App) -> None:
+        """Clean shutdown: close the session store if it holds a connection."""
+        close = getattr(self.sessions, "close", None)
+        if callable(close):
+            close()
+        log.info("Telegram bot stopped")
+
+
+def build_app(
+    settings: Settings,
+    dialogue: Dialogue | None = None,
+    sessions: SessionStore | None = None,
+    base_url: str | None = None,
+) -> App:
+    """The one composition root: the Application with its handlers, ready to run."""
+    if dialogue is None:
+        from bot.runtime import build_dialogue
+
+        dialogue = build_dialogue(settings)
+    _quiet_libraries()
+    door = TelegramDoor(dialogue, sessions if sessions is not None else MemorySessions())
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(base_url or settings.telegram_base_url)
+        .defaults(
+            Defaults(
+                tzinfo=ZoneInfo(settings.bot_timezone),
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .concurrent_updates(True)
+        .post_init(door.post_init)
+        .post_stop(door.post_stop)
+    )
+    app: App
+    if settings.telegram_rate_limiter:
+        limiter = AIORateLimiter(max_retries=settings.telegram_rate_limit_retries)
+        app = builder.rate_limiter(limiter).build()
+    else:
+        app = builder.build()
+    door.register(app)
+    app.bot_data["door"] = door
+    return app
+
+
+def run_bot(settings: Settings) -> int:
+    """`python -m bot run`: long polling, or webhook mode when WEBHOOK_URL is set."""
+    app = build_app(settings)
+    if settings.webhook_url:
+        log.info("starting in webhook mode")
+        app.run_webhook(**webhook_options(settings))
+    else:
+        log.info("starting with long polling")
+        app.run_polling(allowed_updates=ALLOWED_UPDATES)
+    return 0

@@ -1,0 +1,26 @@
+"""Shared fixtures: the engine and the dialogue are loaded once per test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.core import Engine
+from bot.dialogue import Dialogue
+from bot.runtime import build_dialogue
+from bot.settings import load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+PUBLIC_SAMPLE = ROOT.parent / "shared" / "eval" / "public-sample.jsonl"
+
+
+@pytest.fixture(scope="session")
+def dialogue() -> Dialogue:
+    return build_dialogue(load_settings(_env_file=None, emergency_region="US"))
+
+
+@pytest.fixture(scope="session")
+def engine(dialogue: Dialogue) -> Engine:
+    return dialogue.engine

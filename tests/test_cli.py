@@ -1,0 +1,86 @@
+"""The command line as the contract and a newcomer see it: `classify`, `chat`, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.console import Console
+from bot.dialogue import Dialogue
+
+from .conftest import ROOT
+
+CONTRACT_KEYS = ["text", "safety", "action", "intent", "score", "alternatives", "answer_id"]
+
+
+def _run(*args: str, stdin: str = "", cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=60,
+    )
+
+
+def test_classify_prints_the_contract_json_for_each_argument() -> None:
+    result = _run("classify", "what if I miss a dose", "my son is having a fit")
+    assert result.returncode == 0, result.stderr
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert list(first) == CONTRACT_KEYS
+    assert (first["safety"], first["action"], first["intent"]) == ("routine", "answer", "missed_dose")
+    assert first["answer_id"] == "missed_dose"
+    assert 0 <= first["score"] <= 100
+    assert all(isinstance(i, str) and 0 <= s <= 100 for i, s in first["alternatives"])
+    assert second["safety"] == "emergency"
+
+
+def test_classify_jsonl_keeps_order_passes_keys_through_and_uses_the_profile() -> None:
+    lines = [
+        {"id": "a", "text": "itchy all over, no rash", "profile": {"route": "pump", "role": "patient"}},
+        {"id": "b", "text": "itchy all over, no rash"},
+        {"id": "c", "text": "xyz 123"},
+    ]
+    stdin = "\n".join(json.dumps(x) for x in lines) + "\n"
+    result = _run("classify", "--jsonl", stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["id"] for o in out] == ["a", "b", "c"]
+    assert [o["safety"] for o in out] == ["urgent", "routine", "routine"]
+    assert out[0]["profile"] == {"route": "pump", "role": "patient"}
+    assert (out[2]["action"], out[2]["intent"], out[2]["answer_id"]) == ("fallback", None, None)
+
+
+def test_classify_rejects_unreadable_input_with_a_clear_message() -> None:
+    result = _run("classify", "--jsonl", stdin='{"text": "ok"}\nnot json\n')
+    assert result.returncode != 0
+    assert "line 2" in result.stderr
+    missing = _run("classify", "--jsonl", stdin='{"message": "no text key"}\n')
+    assert missing.returncode != 0 and '"text"' in missing.stderr
+
+
+def test_local_chat_runs_a_whole_conversation(dialogue: Dialogue, capsys) -> None:  # type: ignore[no-untyped-def]
+    script = iter(["1", "2", "1", "1", "what is baclofen used for", "/help", "/quit"])
+    Console(dialogue).run(read=lambda prompt: next(script))
+    out = capsys.readouterr().out
+    assert "1) I agree" in out
+    assert "Reviewed by: pending clinical review" in out
+    assert "/quit ends the chat" in out
+    assert "Goodbye" in out
+
+
+def test_bad_data_stops_start_up_with_a_message(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    env["EMERGENCY_REGION"] = "MARS"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "classify", "hello"],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "EMERGENCY_REGION" in result.stderr
