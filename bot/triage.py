@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import bisect
 import re
+import re._constants as _c
+import re._parser as _parser
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -115,6 +118,54 @@ def _compile(pattern: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![a-z0-9]){body}(?![a-z0-9])")
 
 
+def _leading_literals(items: list[tuple[Any, Any]]) -> set[str] | None:
+    """The literal texts a regex sequence can start with, or None if it can start otherwise."""
+    if not items:
+        return None
+    op, av = items[0]
+    if op is _c.LITERAL:
+        text = ""
+        for op2, av2 in items:
+            if op2 is not _c.LITERAL:
+                break
+            text += chr(av2)
+        return {text}
+    if op is _c.SUBPATTERN:
+        return _leading_literals(list(av[3].data))
+    if op is _c.BRANCH:
+        out: set[str] = set()
+        for branch in av[1]:
+            found = _leading_literals(list(branch.data))
+            if found is None:
+                return None
+            out |= found
+        return out
+    return None
+
+
+def required_literals(pattern: str) -> frozenset[str] | None:
+    """A set of strings of which every match must contain one, or None if none is known.
+
+    Used only to skip regex scans that cannot match: a message containing none of a concept's
+    required strings cannot match it. Derived from the parsed pattern, so it is always sound.
+    """
+    items = list(_parser.parse(pattern.replace("<w>", _GAP)).data)
+    best: set[str] | None = None
+    for k, (op, av) in enumerate(items):
+        if op in (_c.ASSERT, _c.ASSERT_NOT, _c.AT):
+            continue
+        if op in (_c.MAX_REPEAT, _c.MIN_REPEAT):
+            if av[0] < 1:
+                continue
+            found = _leading_literals(list(av[2].data))
+        else:
+            found = _leading_literals(items[k:])
+        if found and min(len(x) for x in found) >= 2:
+            if best is None or min(len(x) for x in found) > min(len(x) for x in best):
+                best = found
+    return frozenset(best) if best else None
+
+
 def _compile_named(patterns: list[str], prefix: str) -> re.Pattern[str]:
     """One regex for a concept; each pattern is a named group, so a match tells which."""
     joined = "|".join(
@@ -161,6 +212,12 @@ class Triage:
                 )
                 for name, patterns in rules.concepts.items()
             }
+            self._needs: dict[str, list[frozenset[str]] | None] = {}
+            for name, patterns in rules.concepts.items():
+                sets = [required_literals(p) for p in patterns if not p.startswith("NOT ")]
+                self._needs[name] = None if any(x is None for x in sets) else [
+                    x for x in sets if x is not None
+                ]
             self._exclusions = {
                 name: [_compile(p[4:]) for p in patterns if p.startswith("NOT ")]
                 for name, patterns in rules.concepts.items()
@@ -300,6 +357,9 @@ class Triage:
         present_now: dict[int, bool] = {}
         first_frame: dict[int, int] = {}
         for name, regex in self._combined.items():
+            needs = self._needs[name]
+            if needs is not None and not any(lit in full for group in needs for lit in group):
+                continue  # none of the strings every match needs: the scan cannot match
             for m in regex.finditer(full):
                 index = bisect.bisect_right(starts, m.start()) - 1
                 text, base = texts[index], starts[index]

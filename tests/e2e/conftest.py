@@ -1,0 +1,83 @@
+"""Fixtures for the Telegram end-to-end tests: the loopback Bot API and the bot running on it.
+
+The bot is built by the production factory (`build_app`) and driven by hand in the order
+`run_polling` uses (initialize, post_init, updater, start; then the reverse), because
+`run_polling` would close the test's event loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from bot.dialogue import Dialogue
+from bot.sessions import MemorySessions
+from bot.settings import Settings, load_settings
+from bot.telegram_app import ALLOWED_UPDATES, App, build_app
+from tests.e2e.fake_bot_api import TOKEN, FakeBotApi
+
+
+def bot_settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {"telegram_bot_token": TOKEN, "emergency_region": "US"}
+    values.update(overrides)
+    return load_settings(_env_file=None, **values)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextlib.asynccontextmanager
+async def running(app: App, webhook: dict[str, Any] | None = None) -> AsyncIterator[App]:
+    """Run `app` as run_polling/run_webhook would, without closing the event loop."""
+    await app.initialize()
+    try:
+        if app.post_init:
+            await app.post_init(app)
+        if webhook is not None:
+            await app.updater.start_webhook(**webhook)
+        else:
+            await app.updater.start_polling(
+                poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES
+            )
+        await app.start()
+        yield app
+    finally:
+        if app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+            if app.post_stop:
+                await app.post_stop(app)
+        await app.shutdown()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeBotApi]:
+    server = FakeBotApi()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def sessions() -> MemorySessions:
+    return MemorySessions()
+
+
+@pytest.fixture
+async def bot(
+    fake: FakeBotApi, dialogue: Dialogue, sessions: MemorySessions
+) -> AsyncIterator[FakeBotApi]:
+    """The bot, long polling the fake with the rate limiter on; the test talks to the fake."""
+    settings = bot_settings(telegram_base_url=f"http://127.0.0.1:{fake.port}/bot")
+    app = build_app(settings, dialogue=dialogue, sessions=sessions)
+    async with running(app):
+        yield fake

@@ -1,0 +1,83 @@
+"""The content library's rules: voices, sources, facts, numbers, reading level, no doses."""
+
+from __future__ import annotations
+
+import re
+import statistics
+
+import pytest
+
+from bot.content import VOICES, Content, load_content
+from bot.content_check import build_rows, summary_problems, unsupported_numbers
+from bot.dialogue import Dialogue
+from bot.intents import KNOWLEDGE_IDS
+from bot.runtime import REQUIRED_ANSWERS
+
+DOSE_INSTRUCTION = re.compile(
+    r"\b(take|give|use|try|increase|decrease|raise|lower|double|halve)\b[^.\n]{0,30}"
+    r"\b\d+(\.\d+)?\s?(mg|mcg|ml|milligrams?|tablets?)\b",
+    re.IGNORECASE,
+)
+DOSE_AMOUNT = re.compile(r"\b\d+(\.\d+)?\s?(mg|mcg|ml)\b", re.IGNORECASE)
+
+
+@pytest.fixture(scope="module")
+def content(dialogue: Dialogue) -> Content:
+    return dialogue.content
+
+
+def test_every_knowledge_intent_has_all_three_voices(content: Content) -> None:
+    for intent in KNOWLEDGE_IDS:
+        answer = content.answers[intent]
+        for voice in VOICES:
+            assert answer.voices.get(voice).strip(), f"{intent} has no {voice} text"
+
+
+def test_no_patient_or_caregiver_text_gives_a_dose(content: Content) -> None:
+    for answer in content.answers.values():
+        for voice in ("patient", "caregiver"):
+            text = answer.voices.get(voice)
+            assert not DOSE_INSTRUCTION.search(text), f"{answer.id}/{voice}: {text}"
+            assert not DOSE_AMOUNT.search(text), f"{answer.id}/{voice} names an amount"
+
+
+def test_every_number_in_an_answer_is_in_one_of_its_facts(content: Content) -> None:
+    for answer in content.answers.values():
+        facts = [content.facts[f] for f in answer.facts]
+        for voice in VOICES:
+            missing = unsupported_numbers(answer.voices.get(voice), facts)
+            assert not missing, f"{answer.id}/{voice}: {missing} not in facts {answer.facts}"
+
+
+def test_the_number_rule_catches_an_invented_number(content: Content) -> None:
+    facts = [content.facts["F095"]]  # missed dose: "within 2 hours"
+    assert unsupported_numbers("Skip it if the next dose is due within 2 hours.", facts) == []
+    assert unsupported_numbers("Skip it if the next dose is due within 3 hours.", facts) == ["3"]
+
+
+def test_every_answer_cites_sources_of_its_own_facts(content: Content) -> None:
+    for answer in content.answers.values():
+        fact_sources = {s for f in answer.facts for s in content.facts[f].sources}
+        assert set(answer.sources) <= fact_sources, answer.id
+
+
+def test_reading_level_and_length_of_plain_answers(content: Content) -> None:
+    rows = [r for r in build_rows(content) if not r.intent.startswith("safety.")]
+    plain = [r for r in rows if r.voice in ("patient", "caregiver")]
+    for row in plain:
+        assert row.grade <= 6.0, f"{row.intent}/{row.voice}: grade {row.grade}"
+        assert 40 <= row.words <= 130, f"{row.intent}/{row.voice}: {row.words} words"
+    assert statistics.median(r.grade for r in plain) <= 4.5
+    assert statistics.median(r.dale_chall for r in plain) <= 7.5
+    assert summary_problems(content, rows) == []
+
+
+def test_nothing_is_approved_without_a_named_reviewer(content: Content) -> None:
+    for answer in content.answers.values():
+        if answer.review.status == "approved":
+            assert answer.review.reviewer
+
+
+def test_required_answers_load(content: Content) -> None:
+    assert REQUIRED_ANSWERS <= content.answers.keys()
+    assert load_content(required_answers=REQUIRED_ANSWERS).answers.keys() == content.answers.keys()
