@@ -30,14 +30,14 @@ def calibrate(engine: Engine, files: Iterable[Path]) -> list[tuple[float, Weight
     results: list[tuple[float, Weights, Thresholds]] = []
     grid = itertools.product(
         [0.3, 0.4, 0.5],  # centroid
-        [0.1, 0.2, 0.3],  # nearest
-        [0.1, 0.2, 0.3],  # fuzzy
-        [0.1, 0.15, 0.2, 0.3],  # key terms
+        [0.1, 0.2],  # nearest
+        [0.2, 0.3],  # fuzzy
+        [0.05, 0.1, 0.15],  # key terms
     )
     for c, n, f, k in grid:
         w = Weights(centroid=c, nearest=n, fuzzy=f, key_terms=k)
-        for answer, margin, floor in itertools.product(
-            [20, 23, 26, 29, 32], [0.5, 1.0, 2.0, 3.0], [14, 17, 20]
+        for answer, margin, floor, short in itertools.product(
+            [18, 20, 22, 25], [3.0, 6.0, 10.0, 15.0], [12, 15], [2, 3, 5]
         ):
             if floor >= answer:
                 continue
@@ -45,6 +45,7 @@ def calibrate(engine: Engine, files: Iterable[Path]) -> list[tuple[float, Weight
                 answer=answer,
                 clarify_floor=floor,
                 clarify_margin=margin,
+                clarify_max_words=short,
                 out_of_scope=engine.thresholds.out_of_scope,
             )
             right = sum(_correct(engine, a, r, w, t) for a, r in zip(analyses, rows, strict=True))

@@ -68,6 +68,7 @@ class Analysis:
     guard: GuardResult
     components: dict[str, tuple[float, float, float, float]]
     language: bool
+    words: int  # topic words in the message (decides what "short" means for clarifying)
 
 
 class Engine:
@@ -126,6 +127,7 @@ class Engine:
             guard=self.guards.check(normalised.text),
             components=self.matcher.components(normalised.tokens),
             language=self._looks_like_language(normalised.tokens),
+            words=len(self.matcher.content_words(normalised.tokens)),
         )
 
     def decide(
@@ -143,6 +145,7 @@ class Engine:
             g.other_topic,
             self.matcher.mix(analysis.components, weights),
             analysis.language,
+            analysis.words,
             thresholds or self.thresholds,
         )
 
@@ -160,6 +163,7 @@ class Engine:
         other_topic: bool,
         ranked: Ranked,
         language: bool,
+        words: int,
         t: Thresholds,
     ) -> Decision:
         top_id, top_score = ranked.top or (None, 0.0)
@@ -195,6 +199,14 @@ class Engine:
             if language:
                 return decision(Action.OUT_OF_SCOPE, None)
             return decision(Action.FALLBACK, None)
+        short = words <= t.clarify_max_words
+        close = [i for i, s in ranked.scores[:3] if top_score - s < t.clarify_margin]
+        if confident and not (short and len(close) >= 2):
+            return decision(Action.ANSWER, top_id)
+        if top_id is not None and top_score >= t.clarify_floor:
+            options = tuple(close) if len(close) >= 2 else tuple(i for i, _ in ranked.scores[:3])
+            return decision(Action.CLARIFY, None, options)
+        return decision(Action.FALLBACK, None)
         if confident and ranked.margin() >= t.clarify_margin:
             return decision(Action.ANSWER, top_id)
         if top_id is not None and top_score >= t.clarify_floor:

@@ -38,6 +38,7 @@ class Thresholds(BaseModel):
     answer: float = Field(ge=0, le=100)
     clarify_floor: float = Field(ge=0, le=100)
     clarify_margin: float = Field(ge=0, le=100)
+    clarify_max_words: int = Field(ge=1, le=50)
     out_of_scope: float = Field(ge=0, le=100)
 
 
@@ -163,6 +164,10 @@ class Matcher:
         return _norm({t: (1.0 + math.log(c)) * self._idf[t] for t, c in counts.items()})
 
     # -- scoring ---------------------------------------------------------------------------
+
+    def content_words(self, tokens: tuple[str, ...]) -> list[str]:
+        """The message's words that can carry a topic (no stopwords, no punctuation)."""
+        return self._words(tokens)
 
     def components(self, tokens: tuple[str, ...]) -> dict[str, tuple[float, float, float, float]]:
         """Per intent, the four signals (centroid, nearest, fuzzy, key terms), each 0-100."""

@@ -209,11 +209,13 @@ def _quiet_libraries() -> None:
     httpx logs every request URL (which holds the token) at INFO; python-telegram-bot logs its
     base URL (token) and whole updates (message text) at DEBUG.
     """
+    everything = logging.getLogger().getEffectiveLevel()
     for name, floor in (("httpx", logging.WARNING), ("httpcore", logging.WARNING),
                         ("telegram", logging.INFO), ("apscheduler", logging.INFO)):  # fmt: skip
         logger = logging.getLogger(name)
-        if logger.level == logging.NOTSET or logger.level < floor:
-            logger.setLevel(floor)
+        if logger.getEffectiveLevel() < floor or logger.level == logging.NOTSET:
+            # Explicit, so that a later DEBUG on the root logger cannot open them up again.
+            logger.setLevel(max(floor, everything, logger.getEffectiveLevel()))
 
 
 # -- the door -----------------------------------------------------------------------------

@@ -58,6 +58,7 @@ class SignModel(BaseModel):
     any: list[str] = Field(default_factory=list)
     context: list[str] = Field(default_factory=list)
     intent: str
+    keep: bool = False  # the sign's intent is never replaced by intent_by_context
 
     @model_validator(mode="after")
     def _not_routine(self) -> SignModel:
@@ -70,13 +71,16 @@ class IntentRuleModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     when: list[str] = Field(min_length=1)
+    also: list[str] = Field(default_factory=list)
     intent: str
+    over: list[str] | None = None  # sign intents this rule may replace (default: generic)
+    signs: list[str] = Field(default_factory=list)  # or these signs, whatever their intent
 
 
 class IntentByContextModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    applies_to: list[str]
+    generic: list[str]
     rules: list[IntentRuleModel]
 
 
@@ -202,10 +206,7 @@ class Triage:
         where = source or Path("triage rules")
         q = rules.qualifiers
         try:
-            self._concepts = {
-                name: [_compile(p) for p in patterns if not p.startswith("NOT ")]
-                for name, patterns in rules.concepts.items()
-            }
+            self._concepts = frozenset(rules.concepts)
             self._combined = {
                 name: _compile_named(
                     [p for p in patterns if not p.startswith("NOT ")], prefix=f"{name}__"
@@ -246,10 +247,12 @@ class Triage:
                 )
         order = sorted(rules.signs, key=lambda s: -s.level.rank)
         self._signs = tuple(order)
-        self._generic_intents = frozenset(rules.intent_by_context.applies_to)
+        self._generic_intents = frozenset(rules.intent_by_context.generic)
         self._intent_rules = tuple(rules.intent_by_context.rules)
+        sign_ids = {sign.id for sign in rules.signs}
         for rule in self._intent_rules:
-            unknown = [c for c in rule.when if c not in self._concepts]
+            unknown = [c for c in (*rule.when, *rule.also) if c not in self._concepts]
+            unknown += [f"sign {x}" for x in rule.signs if x not in sign_ids]
             if unknown:
                 raise DataError(f"{where}: intent_by_context: unknown concepts: {unknown}")
 
@@ -261,13 +264,17 @@ class Triage:
         """The intents the signs suggest (checked against the intent catalogue at load)."""
         return frozenset(s.intent for s in self._signs) | {r.intent for r in self._intent_rules}
 
-    def _intent_for(self, intent: str, mentioned: set[str]) -> str:
-        if intent not in self._generic_intents:
-            return intent
+    def _intent_for(self, sign: SignModel, mentioned: set[str]) -> str:
+        """The answer to follow the safety reply: the sign's intent, unless a rule fits."""
+        if sign.keep:
+            return sign.intent
         for rule in self._intent_rules:
-            if any(c in mentioned for c in rule.when):
+            over = self._generic_intents if rule.over is None else frozenset(rule.over)
+            if sign.intent not in over and sign.id not in rule.signs:
+                continue
+            if any(c in mentioned for c in rule.when) and all(c in mentioned for c in rule.also):
                 return rule.intent
-        return intent
+        return sign.intent
 
     # -- qualifiers ---------------------------------------------------------------------
 
@@ -415,7 +422,7 @@ class Triage:
         return TriageResult(
             level=top.level,
             signs=tuple(s.id for s in fired),
-            intent=self._intent_for(top.intent, mentioned),
+            intent=self._intent_for(top, mentioned | context),
             maybe_now=held_emergency and top.level is not Safety.EMERGENCY,
             held_back=tuple(sorted(held_back)),
             pump=pump,

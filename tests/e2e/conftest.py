@@ -7,6 +7,7 @@ The bot is built by the production factory (`build_app`) and driven by hand in t
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator
@@ -35,7 +36,9 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def running(app: App, webhook: dict[str, Any] | None = None) -> AsyncIterator[App]:
+async def running(
+    app: App, fake: FakeBotApi | None = None, webhook: dict[str, Any] | None = None
+) -> AsyncIterator[App]:
     """Run `app` as run_polling/run_webhook would, without closing the event loop."""
     await app.initialize()
     try:
@@ -51,7 +54,11 @@ async def running(app: App, webhook: dict[str, Any] | None = None) -> AsyncItera
         yield app
     finally:
         if app.updater.running:
-            await app.updater.stop()
+            stopping = asyncio.ensure_future(app.updater.stop())
+            await asyncio.sleep(0.01)
+            if fake is not None:
+                await fake.release_polls()  # no need to sit out the long poll
+            await stopping
         if app.running:
             await app.stop()
             if app.post_stop:
@@ -79,5 +86,5 @@ async def bot(
     """The bot, long polling the fake with the rate limiter on; the test talks to the fake."""
     settings = bot_settings(telegram_base_url=f"http://127.0.0.1:{fake.port}/bot")
     app = build_app(settings, dialogue=dialogue, sessions=sessions)
-    async with running(app):
+    async with running(app, fake):
         yield fake

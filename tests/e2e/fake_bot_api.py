@@ -64,6 +64,7 @@ class FakeBotApi:
         self._message_ids = itertools.count(1)
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
+        self._released = 0  # bumped to end pending long polls at once
         self.port = 0
 
     # -- server ----------------------------------------------------------------------------
@@ -82,8 +83,7 @@ class FakeBotApi:
         return f"http://127.0.0.1:{self.port}/bot"
 
     async def stop(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
+        await self.release_polls()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -170,10 +170,14 @@ class FakeBotApi:
         if offset:
             self.updates = [u for u in self.updates if u["update_id"] >= offset]
         if not self.updates and timeout > 0:
+            generation = self._released
             async with self._changed:
                 try:
                     await asyncio.wait_for(
-                        self._changed.wait_for(lambda: bool(self.updates)), timeout
+                        self._changed.wait_for(
+                            lambda: bool(self.updates) or self._released != generation
+                        ),
+                        timeout,
                     )
                 except TimeoutError:
                     pass
@@ -250,6 +254,11 @@ class FakeBotApi:
         self.updates.append(update)
         asyncio.get_running_loop().create_task(self._notify())
         return update
+
+    async def release_polls(self) -> None:
+        """End every pending getUpdates long poll now (so the bot stops without waiting)."""
+        self._released += 1
+        await self._notify()
 
     async def _notify(self) -> None:
         async with self._changed:
