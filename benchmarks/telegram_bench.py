@@ -5,7 +5,11 @@ its replies; we measure messages per second and the latency from the moment an u
 to the moment its last reply reaches the server, with the AIORateLimiter on and off, for a burst
 from many chats at once and for a steady stream below Telegram's limits (~30 messages/s).
 
-    .venv/bin/python benchmarks/telegram_bench.py [--chats 400] [--per-chat 3] [--rate 12]
+    .venv/bin/python benchmarks/telegram_bench.py [--chats 400] [--per-chat 3] [--rate 20]
+                                                  [--seconds 10] [--rtt-ms 80]
+
+The last two runs add a network delay to every answer from the server (like a real Bot API
+across the internet), which is where handling several people's turns at once pays off.
 
 It prints numbers only; it asserts nothing (timing checks do not belong in unit tests).
 """
@@ -62,10 +66,18 @@ class Result:
 
 
 async def _run(
-    dialogue: Dialogue, name: str, limiter: bool, chats: int, per_chat: int, rate: float | None
+    dialogue: Dialogue,
+    name: str,
+    limiter: bool,
+    chats: int,
+    per_chat: int,
+    rate: float | None,
+    rtt: float = 0.0,
 ) -> Result:
-    """`rate` None: every update at once (a burst); else that many updates per second."""
+    """`rate` None: every update at once (a burst); else that many updates per second.
+    `rtt`: seconds the server waits before each answer, like a real network."""
     fake = FakeBotApi()
+    fake.latency = rtt
     base_url = await fake.start()
     settings = load_settings(
         _env_file=None, telegram_bot_token=TOKEN, telegram_rate_limiter=limiter
@@ -120,7 +132,7 @@ async def _run(
     return Result(name, len(plan), expected_sends, seconds, latencies)
 
 
-async def main(chats: int, per_chat: int, rate: float, steady_seconds: float) -> None:
+async def main(chats: int, per_chat: int, rate: float, steady_seconds: float, rtt: float) -> None:
     logging.basicConfig(level=logging.WARNING)
     dialogue = build_dialogue(load_settings(_env_file=None))
     steady = max(1, int(rate * steady_seconds))
@@ -131,10 +143,18 @@ async def main(chats: int, per_chat: int, rate: float, steady_seconds: float) ->
         (f"steady {rate:g}/s, rate limiter off", False, steady, 1, rate),
         (f"steady {rate:g}/s, rate limiter on", True, steady, 1, rate),
     ]
+    ms = f"{rtt * 1000:g} ms"
+    slow = [
+        (f"burst, limiter off, {ms} network", False, chats, 1, None),
+        (f"steady {rate:g}/s, limiter on, {ms} network", True, steady, 1, rate),
+    ]
     print(f"Telegram door over loopback HTTP: python-telegram-bot, {len(QUESTIONS)} questions,")
     print("one update = one person's message; sends = replies (an emergency turn sends 2+).")
     for name, limiter, n_chats, n_each, pace in runs:
         result = await _run(dialogue, name, limiter, n_chats, n_each, pace)
+        print(result.line(), flush=True)
+    for name, limiter, n_chats, n_each, pace in slow if rtt else []:
+        result = await _run(dialogue, name, limiter, n_chats, n_each, pace, rtt)
         print(result.line(), flush=True)
 
 
@@ -142,7 +162,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--chats", type=int, default=400, help="chats in the unlimited burst")
     parser.add_argument("--per-chat", type=int, default=3, help="messages per chat in that burst")
-    parser.add_argument("--rate", type=float, default=12.0, help="updates/s in the steady runs")
+    parser.add_argument("--rate", type=float, default=20.0, help="updates/s in the steady runs")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the steady runs")
+    parser.add_argument("--rtt-ms", type=float, default=80.0, help="simulated network delay")
     args = parser.parse_args()
-    asyncio.run(main(args.chats, args.per_chat, args.rate, args.seconds))
+    asyncio.run(main(args.chats, args.per_chat, args.rate, args.seconds, args.rtt_ms / 1000))

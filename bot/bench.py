@@ -41,7 +41,7 @@ def latency(engine: Engine, texts: list[str], rounds: int = 3) -> tuple[float, f
         for text in texts:
             engine.normaliser.normalise.cache_clear()
             start = time.perf_counter()
-            engine.classify(text)
+            engine._classify(text, None)  # uncached: every message is new
             samples.append((time.perf_counter() - start) * 1000)
     samples.sort()
     p50 = statistics.median(samples)
@@ -59,9 +59,16 @@ def startup_seconds(runs: int = 5) -> float:
     return statistics.median(times)
 
 
-def throughput(texts: list[str], n: int) -> tuple[float, float, float]:
-    """Messages per second of `classify --jsonl` (whole process), wall seconds, peak RSS MB."""
-    lines = "".join(json.dumps({"id": i, "text": texts[i % len(texts)]}) + "\n" for i in range(n))
+def throughput(texts: list[str], n: int, distinct: bool) -> tuple[float, float, float]:
+    """Messages per second of `classify --jsonl` (whole process), wall seconds, peak RSS MB.
+
+    `distinct`: every line is a new message (a number is appended), so no decision is reused.
+    """
+    lines = "".join(
+        json.dumps({"id": i, "text": texts[i % len(texts)] + (f" ({i})" if distinct else "")})
+        + "\n"
+        for i in range(n)
+    )
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "bot", "classify", "--jsonl"], input=lines,
@@ -80,12 +87,14 @@ def main(n: int = 10_000) -> int:
     load = time.perf_counter() - start
     p50, p99, worst = latency(engine, texts)
     boot = startup_seconds()
-    rate, wall, rss = throughput(texts, n)
+    rate, wall, rss = throughput(texts, n, distinct=False)
+    new_rate, new_wall, new_rss = throughput(texts, n, distinct=True)
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print(f"messages: {len(texts)} distinct, from tests/data and the public sample")
     print(f"engine load in-process: {load:.2f} s")
     print(f"latency in-process: p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {worst:.2f} ms  (goal p99 <= 2 ms)")
-    print(f"classify --jsonl: {n} messages in {wall:.2f} s = {rate:,.0f} messages/s, start-up included  (goal >= 3,000/s)")
+    print(f"classify --jsonl, {n} messages cycling the {len(texts)} above: {wall:.2f} s = {rate:,.0f} messages/s, start-up included  (goal >= 3,000/s)")
+    print(f"classify --jsonl, {n} messages all different: {new_wall:.2f} s = {new_rate:,.0f} messages/s, start-up included")
     print(f"start-up of 'classify' (median of 5 runs): {boot:.2f} s  (goal <= 1 s)")
-    print(f"peak RSS of 'classify --jsonl': {rss:.0f} MB  (goal <= 150 MB)")
+    print(f"peak RSS of 'classify --jsonl': {max(rss, new_rss):.0f} MB  (goal <= 150 MB)")
     return 0

@@ -29,15 +29,16 @@ def calibrate(engine: Engine, files: Iterable[Path]) -> list[tuple[float, Weight
     analyses = [engine.analyse(r["text"], _profile(r)) for r in rows]
     results: list[tuple[float, Weights, Thresholds]] = []
     grid = itertools.product(
-        [0.3, 0.4, 0.5],  # centroid
-        [0.1, 0.2],  # nearest
+        [0.2, 0.3, 0.4],  # centroid
+        [0.1],  # nearest
         [0.2, 0.3],  # fuzzy
-        [0.05, 0.1, 0.15],  # key terms
+        [0.05, 0.1],  # key terms
+        [0.05, 0.1, 0.2],  # bayes
     )
-    for c, n, f, k in grid:
-        w = Weights(centroid=c, nearest=n, fuzzy=f, key_terms=k)
+    for c, n, f, k, b in grid:
+        w = Weights(centroid=c, nearest=n, fuzzy=f, key_terms=k, bayes=b)
         for answer, margin, floor, short in itertools.product(
-            [18, 20, 22, 25], [3.0, 6.0, 10.0, 15.0], [12, 15], [2, 3, 5]
+            [18, 20, 22, 25], [3.0, 6.0, 10.0], [12, 15], [2, 3]
         ):
             if floor >= answer:
                 continue

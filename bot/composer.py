@@ -14,6 +14,9 @@ from bot.core import Action, Decision, Safety
 from bot.intents import Intent
 
 
+MAX_SOURCE_NAMES = 3  # publishers named under an answer; /sources lists them all
+
+
 @dataclass(frozen=True)
 class Button:
     """A choice the person can press: `label` is shown, `data` comes back (<= 64 bytes)."""
@@ -67,8 +70,22 @@ class Composer:
         return Message(text, kind=level.value)
 
     def footer(self, answer: Answer) -> str:
+        """The sources line and the review line shown under every answer."""
+        names: list[str] = []
+        for source_id in answer.sources:
+            name = self.content.sources[source_id].publisher.split(" (")[0].split(" /")[0]
+            if name not in names:
+                names.append(name)
+        shown = ", ".join(names[:MAX_SOURCE_NAMES])
+        if len(names) > MAX_SOURCE_NAMES:
+            shown = self.content.text("sources_more", names=shown, count=str(len(names) - MAX_SOURCE_NAMES))
         reviewer = answer.review.reviewer or self.content.text("reviewer_pending")
-        return self.content.text("footer", reviewer=reviewer, date=answer.review.date.isoformat())
+        return "\n".join(
+            (
+                self.content.text("sources_short", names=shown),
+                self.content.text("footer", reviewer=reviewer, date=answer.review.date.isoformat()),
+            )
+        )
 
     def question_label(self, intent_id: str) -> str:
         answer = self.content.answers.get(intent_id)

@@ -8,18 +8,21 @@ come before a safety level, and never hand a dose to anyone.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from bot.guards import GuardResult, Guards
 from bot.intents import Intent, load_intents
-from bot.matcher import Matcher, Ranked, Thresholds, Weights
+from bot.matcher import Matcher, Ranked, Signals, Thresholds, Weights
 from bot.normalize import Normaliser
 from bot.paths import data_dir
 from bot.triage import Profile, Safety, Triage, TriageResult
 
 __all__ = ["Action", "Decision", "Engine", "Profile", "Safety"]
+
+CACHE_SIZE = 8192  # decisions kept for repeated messages ("hi", "thanks", the same question)
 
 
 class Action(StrEnum):
@@ -66,7 +69,7 @@ class Analysis:
     text: str
     triage: TriageResult
     guard: GuardResult
-    components: dict[str, tuple[float, float, float, float]]
+    components: dict[str, Signals]
     language: bool
     words: int  # topic words in the message (decides what "short" means for clarifying)
 
@@ -88,6 +91,7 @@ class Engine:
         self.guards = guards
         self.matcher = matcher
         self.thresholds = matcher.settings.thresholds
+        self._cached = lru_cache(maxsize=CACHE_SIZE)(self._classify)
 
     @classmethod
     def load(cls, intents_dir: Path | None = None) -> Engine:
@@ -116,6 +120,10 @@ class Engine:
     # -- the decision --------------------------------------------------------------------
 
     def classify(self, text: str, profile: Profile | None = None) -> Decision:
+        """The decision for one message (cached: the pipeline is a pure function)."""
+        return self._cached(text, profile)
+
+    def _classify(self, text: str, profile: Profile | None) -> Decision:
         return self.decide(self.analyse(text, profile))
 
     def analyse(self, text: str, profile: Profile | None = None) -> Analysis:

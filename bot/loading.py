@@ -13,6 +13,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
+# libyaml's C parser when it is there (about ten times faster), same safe subset either way.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class DataError(Exception):
@@ -23,7 +25,7 @@ def read_yaml(path: Path) -> Any:
     """Parse one YAML file, turning parse errors into a `DataError` that names the file."""
     try:
         with path.open(encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+            return yaml.load(fh, Loader=_LOADER)  # noqa: S506 - a safe loader
     except OSError as exc:
         raise DataError(f"{path}: cannot read the file ({exc.strerror})") from exc
     except yaml.YAMLError as exc:

@@ -1,9 +1,10 @@
 """Fuzzy intent matcher: rank the intents of `intents/*.yaml` for a normalised message.
 
-Four signals, each 0-100, mixed by the weights in `intents/rules/matcher.yaml`: TF-IDF cosine
+Five signals, each 0-100, mixed by the weights in `intents/rules/matcher.yaml`: TF-IDF cosine
 with the intent as a whole and with its nearest example (word stems and stem pairs, IDF over
-the examples), rapidfuzz token ratios against the examples, and the intent's key terms. The
-matcher only ranks; deciding to answer, clarify or give up is the pipeline's job.
+the examples), rapidfuzz token ratios against the closest examples, the intent's key terms,
+and a naive Bayes posterior over the same terms. The matcher only ranks; deciding to answer,
+clarify or give up is the pipeline's job.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Weights(BaseModel):
     nearest: float = Field(ge=0)
     fuzzy: float = Field(ge=0)
     key_terms: float = Field(ge=0)
+    bayes: float = Field(ge=0)
 
 
 class Thresholds(BaseModel):
@@ -67,10 +69,12 @@ class Ranked:
 
 
 Vector = dict[str, float]
+Signals = tuple[float, float, float, float, float]  # centroid, nearest, fuzzy, key terms, bayes
 
 
 FUZZY_INTENTS = 4  # how many of the likeliest intents rapidfuzz compares with
 FUZZY_EXAMPLES = 6  # how many of each intent's closest examples
+BAYES_ALPHA = 0.3  # Laplace smoothing of the naive Bayes signal
 SHORT = 6  # words: a message with no known word is compared with examples this short
 
 
@@ -129,6 +133,20 @@ class Matcher:
         self._short = [i for i, e in enumerate(self._example_strings) if len(e.split()) <= SHORT]
         self._short_sorted = [" ".join(sorted(self._example_strings[i].split())) for i in self._short]
 
+        # Naive Bayes over the same terms (each example counts a term once), Laplace-smoothed.
+        # Stored sparsely: each intent's log-probability of an unseen term, and per term the
+        # extra log-probability for the intents whose examples contain it.
+        per_intent: dict[str, Counter[str]] = defaultdict(Counter)
+        for intent_id, terms, _ in examples:
+            per_intent[intent_id].update(set(terms))
+        vocabulary = len(self._idf)
+        totals = {i: sum(per_intent[i].values()) + BAYES_ALPHA * vocabulary for i in self._ids}
+        self._unseen = {i: math.log(BAYES_ALPHA / totals[i]) for i in self._ids}
+        self._seen: dict[str, list[tuple[str, float]]] = defaultdict(list)
+        for intent_id, counter in per_intent.items():
+            for term, count in counter.items():
+                self._seen[term].append((intent_id, math.log((count + BAYES_ALPHA) / BAYES_ALPHA)))
+
         # Key terms: whole-phrase lookups on the plain normalised words, by first word.
         self._key_phrases: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
         for intent in self._intents:
@@ -169,14 +187,29 @@ class Matcher:
         """The message's words that can carry a topic (no stopwords, no punctuation)."""
         return self._words(tokens)
 
-    def components(self, tokens: tuple[str, ...]) -> dict[str, tuple[float, float, float, float]]:
-        """Per intent, the four signals (centroid, nearest, fuzzy, key terms), each 0-100."""
+    def _bayes(self, terms: list[str]) -> dict[str, float]:
+        """Naive Bayes posterior of each intent, 0-100 (empty when no term is known)."""
+        known = [t for t in terms if t in self._idf]
+        if not known:
+            return {}
+        sums = {i: len(known) * base for i, base in self._unseen.items()}
+        for term in known:
+            for intent_id, extra in self._seen[term]:
+                sums[intent_id] += extra
+        top = max(sums.values())
+        exp = {i: math.exp(v - top) for i, v in sums.items()}
+        total = sum(exp.values())
+        return {i: 100 * e / total for i, e in exp.items()}
+
+    def components(self, tokens: tuple[str, ...]) -> dict[str, Signals]:
+        """Per intent, the five signals (centroid, nearest, fuzzy, key terms, bayes), 0-100."""
         plain = _plain(tokens)
         if not plain:
             return {}
+        terms = self._terms(self._words(tokens))
         centroid: dict[str, float] = defaultdict(float)
         by_example: dict[int, float] = defaultdict(float)
-        for term, weight in self._vector(self._terms(self._words(tokens))).items():
+        for term, weight in self._vector(terms).items():
             for intent_id, cw in self._centroid_index.get(term, ()):
                 centroid[intent_id] += weight * cw
             for idx, ew in self._example_index.get(term, ()):
@@ -190,9 +223,10 @@ class Matcher:
 
         fuzzy = self._fuzzy(plain, centroid, nearest, closest)
         keys = self._key_hits(plain.split())
+        bayes = self._bayes(terms)
         return {
             i: (100 * centroid.get(i, 0.0), 100 * nearest.get(i, 0.0), fuzzy.get(i, 0.0),
-                100.0 if i in keys else 0.0)
+                100.0 if i in keys else 0.0, bayes.get(i, 0.0))
             for i in self._ids
         }  # fmt: skip
 
@@ -239,15 +273,14 @@ class Matcher:
                     hits.add(intent_id)
         return hits
 
-    def mix(
-        self, components: dict[str, tuple[float, float, float, float]], weights: Weights | None = None
-    ) -> Ranked:
+    def mix(self, components: dict[str, Signals], weights: Weights | None = None) -> Ranked:
         """Mix the signals into one score per intent, best first."""
         w = weights or self.settings.weights
         scores = [
-            (i, round(w.centroid * c + w.nearest * n + w.fuzzy * f + w.key_terms * k, 1))
-            for i, (c, n, f, k) in components.items()
-        ]
+            (i, round(w.centroid * c + w.nearest * n + w.fuzzy * f + w.key_terms * k
+                      + w.bayes * b, 1))
+            for i, (c, n, f, k, b) in components.items()
+        ]  # fmt: skip
         scores.sort(key=lambda item: -item[1])
         return Ranked(tuple(scores))
 

@@ -106,6 +106,8 @@ class Normaliser:
             if symbol in text:
                 text = text.replace(symbol, f" {word} ")
         text = text.casefold().translate(_APOSTROPHES)
+        if text.isascii():
+            return text
         decomposed = unicodedata.normalize("NFKD", text)
         return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 

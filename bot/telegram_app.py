@@ -61,6 +61,9 @@ COMMANDS = ("start", "help", "settings", "about", "sources", "emergency", "delet
 # Commands that show or change one person's data: private chats only, never in a group.
 PERSONAL = frozenset({"start", "settings", "sources", "delete_my_data"})
 FIRST = ("emergency", "urgent")  # message kinds that go out before anything else
+# Turns run side by side for different people (one at a time per person). Fewer turns at once
+# than HTTP connections, so that a burst queues in PTB instead of timing out in the pool.
+CONCURRENT_UPDATES = 16
 
 
 # -- pure helpers -------------------------------------------------------------------------
@@ -210,8 +213,12 @@ def _quiet_libraries() -> None:
     base URL (token) and whole updates (message text) at DEBUG.
     """
     everything = logging.getLogger().getEffectiveLevel()
-    for name, floor in (("httpx", logging.WARNING), ("httpcore", logging.WARNING),
-                        ("telegram", logging.INFO), ("apscheduler", logging.INFO)):  # fmt: skip
+    for name, floor in (
+        ("httpx", logging.WARNING),
+        ("httpcore", logging.WARNING),
+        ("telegram", logging.INFO),
+        ("apscheduler", logging.INFO),
+    ):
         logger = logging.getLogger(name)
         if logger.getEffectiveLevel() < floor or logger.level == logging.NOTSET:
             # Explicit, so that a later DEBUG on the root logger cannot open them up again.
@@ -260,8 +267,13 @@ class TelegramDoor:
             quote = None if private else update.effective_message
             await self._send(context, chat.id, turn.messages, quote)
 
-    async def _send(self, context: Context, chat_id: int, messages: Sequence[composer.Message],
-                    quote: Message | None = None) -> None:  # fmt: skip
+    async def _send(
+        self,
+        context: Context,
+        chat_id: int,
+        messages: Sequence[composer.Message],
+        quote: Message | None = None,
+    ) -> None:
         """Send in order, one after another; the first one answers `quote` in a group."""
         reply_to = (
             ReplyParameters(quote.message_id, allow_sending_without_reply=True) if quote else None
@@ -417,7 +429,8 @@ def build_app(
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        .concurrent_updates(True)
+        .concurrent_updates(CONCURRENT_UPDATES)
+        .connection_pool_size(CONCURRENT_UPDATES * 2)
         .post_init(door.post_init)
         .post_stop(door.post_stop)
     )

@@ -17,8 +17,17 @@ from functools import cache
 
 # Zone names people can mean; the legacy ones ("EST", "CET", "US/Eastern") are left out on purpose,
 # since "EST" typed by a person usually means New York time with summer time, not fixed -5.
-_REGIONS = ("Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe",
-            "Indian", "Pacific")  # fmt: skip
+_REGIONS = (
+    "Africa",
+    "America",
+    "Antarctica",
+    "Asia",
+    "Atlantic",
+    "Australia",
+    "Europe",
+    "Indian",
+    "Pacific",
+)
 _UTC_WORDS = frozenset({"utc", "gmt", "z", "zulu", "utc+0", "utc-0", "gmt+0", "gmt-0", "+0", "-0"})
 _OFFSET = re.compile(r"^(?:utc|gmt)?\s*([+-])\s*(\d{1,2})(?:\s*[:.h]?\s*(\d{2}))?$")
 _MIN_NAME = 3  # shorter names are too ambiguous to guess from

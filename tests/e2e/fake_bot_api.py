@@ -10,6 +10,7 @@ retry_after, 5xx or slowly. It must never reach the real Telegram, and holds no 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -65,6 +66,7 @@ class FakeBotApi:
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._released = 0  # bumped to end pending long polls at once
+        self.latency = 0.0  # seconds added to every answer but getUpdates (a network's delay)
         self.port = 0
 
     # -- server ----------------------------------------------------------------------------
@@ -118,6 +120,8 @@ class FakeBotApi:
         return response
 
     async def _answer(self, method: str, params: Json) -> web.Response:
+        if self.latency and method != "getUpdates":
+            await asyncio.sleep(self.latency)
         fault = next((f for f in self.faults if f.method in (method, "*")), None)
         if fault is not None and method != "getUpdates":
             self.faults.remove(fault)
@@ -125,7 +129,9 @@ class FakeBotApi:
                 await asyncio.sleep(fault.delay)
             if fault.status == 429:
                 extra = {"retry_after": fault.retry_after or 1}
-                return self._error(429, f"Too Many Requests: retry after {fault.retry_after}", extra)
+                return self._error(
+                    429, f"Too Many Requests: retry after {fault.retry_after}", extra
+                )
             if fault.status >= 400:
                 return self._error(fault.status, "Bad Gateway")
         handler = getattr(self, f"_m_{method}", None)
@@ -147,9 +153,15 @@ class FakeBotApi:
     # -- Bot API methods -------------------------------------------------------------------
 
     async def _m_getMe(self, params: Json) -> Json:
-        return {"id": BOT_ID, "is_bot": True, "first_name": "Baclofen Companion",
-                "username": BOT_USERNAME, "can_join_groups": True,
-                "can_read_all_group_messages": False, "supports_inline_queries": False}  # fmt: skip
+        return {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "Baclofen Companion",
+            "username": BOT_USERNAME,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
 
     async def _m_deleteWebhook(self, params: Json) -> bool:
         self.webhook = {}
@@ -172,15 +184,13 @@ class FakeBotApi:
         if not self.updates and timeout > 0:
             generation = self._released
             async with self._changed:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
                         self._changed.wait_for(
                             lambda: bool(self.updates) or self._released != generation
                         ),
                         timeout,
                     )
-                except TimeoutError:
-                    pass
         return self.updates[:limit]
 
     def _bot_message(self, chat_id: int, params: Json) -> Json:
@@ -190,8 +200,12 @@ class FakeBotApi:
             "message_id": next(self._message_ids),
             "date": int(time.time()),
             "chat": self.chats[chat_id],
-            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Baclofen Companion",
-                     "username": BOT_USERNAME},  # fmt: skip
+            "from": {
+                "id": BOT_ID,
+                "is_bot": True,
+                "first_name": "Baclofen Companion",
+                "username": BOT_USERNAME,
+            },
         }
         for key in ("text", "reply_markup"):
             if key in params:
@@ -273,34 +287,43 @@ class FakeBotApi:
         self.chats[chat_id] = chat
         return chat
 
-    def user_sends(self, user_id: int = 42, chat_id: int | None = None, kind: str = "private",
-                   **content: Any) -> Json:  # fmt: skip
+    def user_sends(
+        self, user_id: int = 42, chat_id: int | None = None, kind: str = "private", **content: Any
+    ) -> Json:
         """Queue a message update with any content (text, sticker, photo, location...)."""
         chat_id = user_id if chat_id is None else chat_id
         message: Json = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
             "chat": self.chats.get(chat_id) or self.chat(chat_id, kind),
-            "from": {"id": user_id, "is_bot": False, "first_name": f"Person {user_id}",
-                     "language_code": "en"},  # fmt: skip
+            "from": {
+                "id": user_id,
+                "is_bot": False,
+                "first_name": f"Person {user_id}",
+                "language_code": "en",
+            },
             **content,
         }
         self.messages[message["message_id"]] = message
         self._push({"message": message})
         return message
 
-    def user_says(self, text: str, user_id: int = 42, chat_id: int | None = None,
-                  kind: str = "private", **extra: Any) -> Json:  # fmt: skip
+    def user_says(
+        self,
+        text: str,
+        user_id: int = 42,
+        chat_id: int | None = None,
+        kind: str = "private",
+        **extra: Any,
+    ) -> Json:
         """Queue a text message; a leading /command gets its bot_command entity."""
         entities = list(extra.pop("entities", []))
         if text.startswith("/"):
-            entities.insert(0, {"type": "bot_command", "offset": 0,
-                                "length": len(text.split()[0])})  # fmt: skip
+            entities.insert(0, {"type": "bot_command", "offset": 0, "length": len(text.split()[0])})
         mention = f"@{BOT_USERNAME}"
         if mention in text and not text.startswith("/"):
             start = text[: text.index(mention)]
-            entities.append({"type": "mention", "offset": utf16_len(start),
-                             "length": len(mention)})  # fmt: skip
+            entities.append({"type": "mention", "offset": utf16_len(start), "length": len(mention)})
         if entities:
             extra["entities"] = entities
         return self.user_sends(user_id, chat_id, kind, text=text, **extra)
@@ -320,8 +343,14 @@ class FakeBotApi:
         }
         self._push({"callback_query": query})
 
-    def fail(self, method: str, status: int, retry_after: int | None = None, times: int = 1,
-             delay: float = 0.0) -> None:  # fmt: skip
+    def fail(
+        self,
+        method: str,
+        status: int,
+        retry_after: int | None = None,
+        times: int = 1,
+        delay: float = 0.0,
+    ) -> None:
         """The next `times` calls of `method` ("*" for any) fail with `status` (200: just slow)."""
         for _ in range(times):
             self.faults.append(Fault(method, status, retry_after, delay))
@@ -330,15 +359,21 @@ class FakeBotApi:
 
     def sent(self, chat_id: int | None = None, method: str = "sendMessage") -> list[Json]:
         """What the bot sent successfully (status 200), oldest first."""
-        return [c.params for c in self.calls if c.method == method and c.status == 200
-                and (chat_id is None or int(c.params.get("chat_id", 0)) == chat_id)]  # fmt: skip
+        return [
+            c.params
+            for c in self.calls
+            if c.method == method
+            and c.status == 200
+            and (chat_id is None or int(c.params.get("chat_id", 0)) == chat_id)
+        ]
 
     async def wait_for(self, ready: Callable[[], bool], timeout: float = 5.0) -> None:
         async with self._changed:
             await asyncio.wait_for(self._changed.wait_for(ready), timeout)
 
-    async def replies(self, chat_id: int, after: int = 0, quiet: float = 0.12,
-                      timeout: float = 5.0) -> list[Json]:  # fmt: skip
+    async def replies(
+        self, chat_id: int, after: int = 0, quiet: float = 0.12, timeout: float = 5.0
+    ) -> list[Json]:
         """The messages the bot sends to `chat_id` after the first `after` ones: waits for at
         least one, then until the bot has been quiet for `quiet` seconds."""
         await self.wait_for(lambda: len(self.sent(chat_id)) > after, timeout)
@@ -385,7 +420,7 @@ def buttons(message: Json) -> dict[str, str]:
 def message_id_of(fake: FakeBotApi, chat_id: int, label: str) -> tuple[int, str]:
     """The newest message to `chat_id` that offers button `label`: (message id, data)."""
     for message in reversed(list(fake.messages.values())):
-        if message["chat"]["id"] == chat_id and label in buttons(message):
-            if message.get("from", {}).get("id") == BOT_ID:
-                return message["message_id"], buttons(message)[label]
+        mine = message.get("from", {}).get("id") == BOT_ID
+        if mine and message["chat"]["id"] == chat_id and label in buttons(message):
+            return message["message_id"], buttons(message)[label]
     raise AssertionError(f"no button {label!r} offered in chat {chat_id}")

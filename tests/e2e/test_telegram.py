@@ -94,7 +94,12 @@ async def test_onboarding_sets_every_choice_and_the_time_zone(
 
     settings = await say(bot, "/settings")
     assert "Europe/London" in settings[0]["text"] and "999" in settings[0]["text"]
-    assert list(buttons(settings[0])) == ["Who I am", "Tablets or pump", "My region", "My time zone"]
+    assert list(buttons(settings[0])) == [
+        "Who I am",
+        "Tablets or pump",
+        "My region",
+        "My time zone",
+    ]
     asked = await press(bot, "My time zone")
     assert "time zone" in asked[-1]["text"]
     before = len(bot.sent(42))
@@ -124,7 +129,9 @@ async def test_delete_my_data_asks_then_forgets(bot: FakeBotApi, sessions: Memor
 # -- answers, safety, buttons ---------------------------------------------------------------
 
 
-async def test_an_emergency_reply_comes_first_and_alone(bot: FakeBotApi, dialogue: Dialogue) -> None:
+async def test_an_emergency_reply_comes_first_and_alone(
+    bot: FakeBotApi, dialogue: Dialogue
+) -> None:
     text = "she is having a fit"
     turn = dialogue.text(Session(), text)
     assert turn.messages[0].kind == "emergency"
@@ -135,7 +142,9 @@ async def test_an_emergency_reply_comes_first_and_alone(bot: FakeBotApi, dialogu
     assert "reply_markup" not in replies[0], "the emergency reply stands alone, no buttons"
 
 
-async def test_related_questions_are_buttons_that_answer(bot: FakeBotApi, dialogue: Dialogue) -> None:
+async def test_related_questions_are_buttons_that_answer(
+    bot: FakeBotApi, dialogue: Dialogue
+) -> None:
     replies = await say(bot, "what is a baclofen pump")
     offered = buttons(replies[-1])
     assert offered, "related questions are offered as buttons"
@@ -212,15 +221,28 @@ async def test_stickers_photos_voice_and_stray_locations_get_a_kind_reply(
 ) -> None:
     t = dialogue.content.text
     cases: list[tuple[Json, str]] = [
-        ({"sticker": {"file_id": "s", "file_unique_id": "s", "width": 512, "height": 512,
-                      "is_animated": False, "is_video": False, "type": "regular"}},
-         t("not_text_sticker")),
-        ({"photo": [{"file_id": "p", "file_unique_id": "p", "width": 90, "height": 90}]},
-         t("not_text_photo")),
+        (
+            {
+                "sticker": {
+                    "file_id": "s",
+                    "file_unique_id": "s",
+                    "width": 512,
+                    "height": 512,
+                    "is_animated": False,
+                    "is_video": False,
+                    "type": "regular",
+                }
+            },
+            t("not_text_sticker"),
+        ),
+        (
+            {"photo": [{"file_id": "p", "file_unique_id": "p", "width": 90, "height": 90}]},
+            t("not_text_photo"),
+        ),
         ({"voice": {"file_id": "v", "file_unique_id": "v", "duration": 3}}, t("not_text_voice")),
         ({"location": {"latitude": 51.5, "longitude": -0.12}}, t("location_not_needed")),
         ({"contact": {"phone_number": "+100", "first_name": "A"}}, t("not_text")),
-    ]  # fmt: skip
+    ]
     for content, reply in cases:
         before = len(bot.sent(42))
         bot.user_sends(**content)
@@ -246,8 +268,11 @@ async def test_edits_forwards_empty_and_very_long_text(bot: FakeBotApi, dialogue
     bot.user_edits(sent, "she is having a fit")
     assert "Call 911 now" in (await bot.replies(42, after=before))[0]["text"]
 
-    origin = {"type": "user", "date": 1, "sender_user": {"id": 9, "is_bot": False,
-                                                         "first_name": "Friend"}}  # fmt: skip
+    origin = {
+        "type": "user",
+        "date": 1,
+        "sender_user": {"id": 9, "is_bot": False, "first_name": "Friend"},
+    }
     forwarded = await say(bot, "what is a baclofen pump", forward_origin=origin)
     assert texts(forwarded) == expected(dialogue.text(Session(), "what is a baclofen pump"))
 
@@ -274,14 +299,26 @@ async def test_in_a_group_only_what_is_addressed_to_the_bot_is_answered(
 
     bot.user_says("what is a baclofen pump", user_id=5, chat_id=group, kind="group")
     bot.user_says("/help@SomeOtherBot", user_id=5, chat_id=group, kind="group")
-    bot.user_sends(user_id=5, chat_id=group, kind="group",
-                   sticker={"file_id": "s", "file_unique_id": "s", "width": 1, "height": 1,
-                            "is_animated": False, "is_video": False, "type": "regular"})  # fmt: skip
+    bot.user_sends(
+        user_id=5,
+        chat_id=group,
+        kind="group",
+        sticker={
+            "file_id": "s",
+            "file_unique_id": "s",
+            "width": 1,
+            "height": 1,
+            "is_animated": False,
+            "is_video": False,
+            "type": "regular",
+        },
+    )
     await asyncio.sleep(0.5)
     assert bot.sent(group) == [], "nothing said in the group that was not for the bot"
 
-    asked = await say(bot, f"@{BOT_USERNAME} what is a baclofen pump", user_id=5, chat_id=group,
-                      kind="group")  # fmt: skip
+    asked = await say(
+        bot, f"@{BOT_USERNAME} what is a baclofen pump", user_id=5, chat_id=group, kind="group"
+    )
     assert asked and "pump" in asked[0]["text"]
     assert "care for" not in " ".join(texts(asked)), "the group never hears one member's role"
     assert asked[0]["reply_parameters"]["message_id"], "the answer quotes the question"
@@ -290,10 +327,14 @@ async def test_in_a_group_only_what_is_addressed_to_the_bot_is_answered(
     assert len(settings) == 1 and f"@{BOT_USERNAME}" in settings[0]["text"]
     assert "caregiver" not in settings[0]["text"].lower() and not buttons(settings[0])
 
-    bot_message = next(m for m in reversed(bot.messages.values())
-                       if m["chat"]["id"] == group and m["from"]["id"] == BOT_ID)  # fmt: skip
-    replied = await say(bot, "and refills?", user_id=6, chat_id=group, kind="group",
-                        reply_to_message=bot_message)  # fmt: skip
+    bot_message = next(
+        m
+        for m in reversed(bot.messages.values())
+        if m["chat"]["id"] == group and m["from"]["id"] == BOT_ID
+    )
+    replied = await say(
+        bot, "and refills?", user_id=6, chat_id=group, kind="group", reply_to_message=bot_message
+    )
     assert replied, "a reply to the bot is answered"
     assert sessions.get("6") is None, "nothing is stored about group members"
     assert sessions.get("5").role == "caregiver"  # type: ignore[union-attr]
@@ -366,13 +407,22 @@ async def test_webhook_mode_checks_the_secret_on_every_request(
 
 async def test_python_m_bot_run_polls_answers_and_stops_cleanly(fake: FakeBotApi) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBHOOK_", "TELEGRAM_"))}
-    env.update(TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_BASE_URL=f"http://127.0.0.1:{fake.port}/bot",
-               LOG_LEVEL="DEBUG")  # fmt: skip
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_BASE_URL=f"http://127.0.0.1:{fake.port}/bot",
+        LOG_LEVEL="DEBUG",
+    )
     root = Path(__file__).resolve().parents[2]
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", cwd=root, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=root,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     try:
         await fake.wait_for(lambda: bool(fake.commands), timeout=20)
         replies = await say(fake, "/start")
