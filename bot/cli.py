@@ -48,7 +48,10 @@ def _classify(args: argparse.Namespace, out: TextIO) -> int:
     engine = Engine.load()
     if not args.jsonl:
         if not args.text:
-            print("classify: give messages as arguments, or --jsonl on standard input", file=sys.stderr)
+            print(
+                "classify: give messages as arguments, or --jsonl on standard input",
+                file=sys.stderr,
+            )
             return 2
         for text in args.text:
             out.write(json.dumps(engine.classify(text).to_json(), ensure_ascii=False) + "\n")
@@ -61,7 +64,9 @@ def _classify(args: argparse.Namespace, out: TextIO) -> int:
             if not isinstance(row, dict) or not isinstance(row.get("text"), str):
                 raise ValueError('each line must be a JSON object with a "text" string')
             p = row.get("profile")
-            profile = Profile(route=p.get("route"), role=p.get("role")) if isinstance(p, dict) else None
+            profile = (
+                Profile(route=p.get("route"), role=p.get("role")) if isinstance(p, dict) else None
+            )
         except (ValueError, AttributeError) as exc:
             print(f"classify: line {number} is not readable: {exc}", file=sys.stderr)
             return 2
@@ -75,7 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
-        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
         command = args.command or ("run" if settings.has_token else "chat")
         if command == "classify":
             return _classify(args, sys.stdout)

@@ -13,7 +13,6 @@ from bot.content import VOICES, Answer, Content
 from bot.core import Action, Decision, Safety
 from bot.intents import Intent
 
-
 MAX_SOURCE_NAMES = 3  # publishers named under an answer; /sources lists them all
 
 
@@ -78,7 +77,9 @@ class Composer:
                 names.append(name)
         shown = ", ".join(names[:MAX_SOURCE_NAMES])
         if len(names) > MAX_SOURCE_NAMES:
-            shown = self.content.text("sources_more", names=shown, count=str(len(names) - MAX_SOURCE_NAMES))
+            shown = self.content.text(
+                "sources_more", names=shown, count=str(len(names) - MAX_SOURCE_NAMES)
+            )
         reviewer = answer.review.reviewer or self.content.text("reviewer_pending")
         return "\n".join(
             (
@@ -143,10 +144,14 @@ class Composer:
             messages.append(self.safety_message(decision.safety, audience, decision.pump))
         elif decision.maybe_now:
             line = content.safety.replies.if_happening_now.voices.get(audience.voice)
-            messages.append(Message(line.format(emergency_number=self._number(audience)), kind="info"))
+            messages.append(
+                Message(line.format(emergency_number=self._number(audience)), kind="info")
+            )
 
         if decision.action is Action.REFUSE_PERSONAL_DOSING:
-            messages.append(Message(content.voiced("refuse_personal_dosing", audience.voice), kind="info"))
+            messages.append(
+                Message(content.voiced("refuse_personal_dosing", audience.voice), kind="info")
+            )
             if decision.intent and decision.intent in content.answers:
                 intro = content.voiced("general_info_below", audience.voice)
                 answer = self.answer_message(decision.intent, audience, decision.intent)

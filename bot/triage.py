@@ -164,17 +164,15 @@ def required_literals(pattern: str) -> frozenset[str] | None:
             found = _leading_literals(list(av[2].data))
         else:
             found = _leading_literals(items[k:])
-        if found and min(len(x) for x in found) >= 2:
-            if best is None or min(len(x) for x in found) > min(len(x) for x in best):
-                best = found
+        shortest = min((len(x) for x in found), default=0) if found else 0
+        if shortest >= 2 and (best is None or shortest > min(len(x) for x in best)):
+            best = found
     return frozenset(best) if best else None
 
 
 def _compile_named(patterns: list[str], prefix: str) -> re.Pattern[str]:
     """One regex for a concept; each pattern is a named group, so a match tells which."""
-    joined = "|".join(
-        f"(?P<{prefix}{i}>{p.replace('<w>', _GAP)})" for i, p in enumerate(patterns)
-    )
+    joined = "|".join(f"(?P<{prefix}{i}>{p.replace('<w>', _GAP)})" for i, p in enumerate(patterns))
     return re.compile(rf"(?<![a-z0-9])(?:{joined})(?![a-z0-9])")
 
 
@@ -216,9 +214,9 @@ class Triage:
             self._needs: dict[str, list[frozenset[str]] | None] = {}
             for name, patterns in rules.concepts.items():
                 sets = [required_literals(p) for p in patterns if not p.startswith("NOT ")]
-                self._needs[name] = None if any(x is None for x in sets) else [
-                    x for x in sets if x is not None
-                ]
+                self._needs[name] = (
+                    None if any(x is None for x in sets) else [x for x in sets if x is not None]
+                )
             self._exclusions = {
                 name: [_compile(p[4:]) for p in patterns if p.startswith("NOT ")]
                 for name, patterns in rules.concepts.items()
@@ -382,7 +380,11 @@ class Triage:
                     frame = self._hypothetical.search(text)
                     first_frame[index] = frame.start() if frame else len(text) + 1
                     present_now[index] = bool(self._present.search(text))
-                if first_frame[index] < local.start and not present_now[index] and not happening_now:
+                if (
+                    first_frame[index] < local.start
+                    and not present_now[index]
+                    and not happening_now
+                ):
                     held_back.add(name)
                     continue
                 present.add(name)

@@ -34,7 +34,11 @@ def test_classify_prints_the_contract_json_for_each_argument() -> None:
     assert result.returncode == 0, result.stderr
     first, second = (json.loads(line) for line in result.stdout.splitlines())
     assert list(first) == CONTRACT_KEYS
-    assert (first["safety"], first["action"], first["intent"]) == ("routine", "answer", "missed_dose")
+    assert (first["safety"], first["action"], first["intent"]) == (
+        "routine",
+        "answer",
+        "missed_dose",
+    )
     assert first["answer_id"] == "missed_dose"
     assert 0 <= first["score"] <= 100
     assert all(isinstance(i, str) and 0 <= s <= 100 for i, s in first["alternatives"])
@@ -43,7 +47,11 @@ def test_classify_prints_the_contract_json_for_each_argument() -> None:
 
 def test_classify_jsonl_keeps_order_passes_keys_through_and_uses_the_profile() -> None:
     lines = [
-        {"id": "a", "text": "itchy all over, no rash", "profile": {"route": "pump", "role": "patient"}},
+        {
+            "id": "a",
+            "text": "itchy all over, no rash",
+            "profile": {"route": "pump", "role": "patient"},
+        },
         {"id": "b", "text": "itchy all over, no rash"},
         {"id": "c", "text": "xyz 123"},
     ]
@@ -66,7 +74,7 @@ def test_classify_rejects_unreadable_input_with_a_clear_message() -> None:
 
 
 def test_local_chat_runs_a_whole_conversation(dialogue: Dialogue, capsys) -> None:  # type: ignore[no-untyped-def]
-    script = iter(["1", "2", "1", "1", "what is baclofen used for", "/help", "/quit"])
+    script = iter(["1", "2", "1", "1", "London", "what if she misses a dose", "/help", "/quit"])
     Console(dialogue).run(read=lambda prompt: next(script))
     out = capsys.readouterr().out
     assert "1) I agree" in out

@@ -61,14 +61,14 @@ def test_an_unknown_related_intent_is_named(intents_copy: Path) -> None:
 
 def test_broken_yaml_is_named(intents_copy: Path) -> None:
     (intents_copy / "care.yaml").write_text("intents: [\n", encoding="utf-8")
-    with pytest.raises(DataError, match="care.yaml: not valid YAML"):
+    with pytest.raises(DataError, match=r"care\.yaml: not valid YAML"):
         Engine.load(intents_copy)
 
 
 def test_a_bad_triage_pattern_is_named(intents_copy: Path) -> None:
     path = intents_copy / "rules" / "triage.yaml"
     _edit(path, lambda d: d["concepts"]["seizure"].append("(unclosed"))
-    with pytest.raises(DataError, match="triage.yaml"):
+    with pytest.raises(DataError, match=r"triage\.yaml"):
         Engine.load(intents_copy)
 
 

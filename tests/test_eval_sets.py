@@ -40,6 +40,8 @@ def test_development_set_meets_the_thresholds(engine: Engine) -> None:
     _check(evaluate(engine, read_jsonl(DEV_FILES)))
 
 
-@pytest.mark.skipif(not PUBLIC_SAMPLE.exists(), reason=f"public sample not found at {PUBLIC_SAMPLE}")
+@pytest.mark.skipif(
+    not PUBLIC_SAMPLE.exists(), reason=f"public sample not found at {PUBLIC_SAMPLE}"
+)
 def test_public_sample_meets_the_thresholds(engine: Engine) -> None:
     _check(evaluate(engine, read_jsonl([Path(PUBLIC_SAMPLE)])))

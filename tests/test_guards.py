@@ -69,7 +69,13 @@ def test_an_emergency_still_leads_when_the_person_also_asks_for_a_dose(engine: E
 
 
 def test_close_topics_get_a_question_with_options(engine: Engine) -> None:
-    decision = engine.classify("Tell me about baclofen and sleep.")
+    decision = engine.classify("refill")  # the pump's refill visits, or a refill reminder?
     assert decision.action.value == "clarify"
     assert decision.intent is None
-    assert len(decision.options) >= 2
+    assert {"pump_refills", "set_refill_reminder"} <= set(decision.options)
+
+
+def test_a_weak_guess_is_not_offered_as_a_choice(engine: Engine) -> None:
+    decision = engine.classify("qwerty baclofen zxcvb")
+    assert decision.action.value != "answer"
+    assert all(score >= 12 for _, score in decision.alternatives[: len(decision.options)])
