@@ -40,6 +40,18 @@ EMERGENCY = [
     "my pee is dark like cola and my muscles are really painful",
     "fever and a stiff neck 5 days after his pump surgery",
     "our 4 day old baby keeps jerking and twitching, I took baclofen in pregnancy",
+    # everyday phone wording found by trying it out
+    "he's fitting",
+    "sezier right now",
+    "dad isn't breathing properly",
+    "can't catch my breath after my dose",
+    "she looks blue",
+    "i keep passing out",
+    "my daughter drank the baclofen liquid",
+    "I've taken a load of baclofen, feel weird",
+    "accidently doubled my dose",
+    "peeing dark brown and my legs are really painful",
+    "I don't want to live anymore",
 ]
 
 URGENT = [
