@@ -9,11 +9,13 @@ clarify or give up is the pipeline's job.
 
 from __future__ import annotations
 
+import heapq
 import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 
 import snowballstemmer
@@ -73,6 +75,7 @@ Vector = dict[str, float]
 Signals = tuple[float, float, float, float, float]  # centroid, nearest, fuzzy, key terms, bayes
 
 
+NEAREST_INTENTS = 8  # intents whose examples are scored one by one (by TF-IDF as a whole)
 FUZZY_INTENTS = 4  # how many of the likeliest intents rapidfuzz compares with
 FUZZY_EXAMPLES = 6  # how many of each intent's closest examples
 BAYES_ALPHA = 0.3  # Laplace smoothing of the naive Bayes signal
@@ -119,11 +122,14 @@ class Matcher:
 
         self._example_intent = [e[0] for e in examples]
         self._example_strings = [e[2] for e in examples]
-        self._example_index: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        # term -> intent -> [(example index, weight)]: examples are scored per candidate intent
+        self._example_index: dict[str, dict[str, list[tuple[int, float]]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
         centroids: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         for idx, (intent_id, terms, _) in enumerate(examples):
             for term, weight in self._vector(terms).items():
-                self._example_index[term].append((idx, weight))
+                self._example_index[term][intent_id].append((idx, weight))
                 centroids[intent_id][term] += weight
         self._centroid_index: dict[str, list[tuple[str, float]]] = defaultdict(list)
         for intent_id, weights in centroids.items():
@@ -210,23 +216,34 @@ class Matcher:
         if not plain:
             return {}
         terms = self._terms(self._words(tokens))
+        vector = self._vector(terms)
         centroid: dict[str, float] = defaultdict(float)
-        by_example: dict[int, float] = defaultdict(float)
-        for term, weight in self._vector(terms).items():
+        for term, weight in vector.items():
             for intent_id, cw in self._centroid_index.get(term, ()):
                 centroid[intent_id] += weight * cw
-            for idx, ew in self._example_index.get(term, ()):
-                by_example[idx] += weight * ew
-        nearest: dict[str, float] = defaultdict(float)
-        closest: dict[str, list[tuple[float, int]]] = defaultdict(list)
-        for idx, score in by_example.items():
-            intent_id = self._example_intent[idx]
-            nearest[intent_id] = max(nearest[intent_id], score)
-            closest[intent_id].append((score, idx))
+        bayes = self._bayes(terms)
+        # Example-level scores only for the likeliest intents (the others rank low anyway).
+        candidates = set(sorted(centroid, key=lambda i: -centroid[i])[:NEAREST_INTENTS])
+        candidates |= set(sorted(bayes, key=lambda i: -bayes[i])[:3])
+        by_example: dict[str, dict[int, float]] = {i: defaultdict(float) for i in candidates}
+        for term, weight in vector.items():
+            postings = self._example_index.get(term)
+            if not postings:
+                continue
+            for intent_id in candidates:
+                scores = by_example[intent_id]
+                for idx, ew in postings.get(intent_id, ()):
+                    scores[idx] += weight * ew
+        nearest: dict[str, float] = {}
+        closest: dict[str, list[tuple[int, float]]] = {}
+        for intent_id, scores in by_example.items():
+            if scores:
+                best = heapq.nlargest(FUZZY_EXAMPLES, scores.items(), key=itemgetter(1))
+                closest[intent_id] = best
+                nearest[intent_id] = best[0][1]
 
         fuzzy = self._fuzzy(plain, centroid, nearest, closest)
         keys = self._key_hits(plain.split())
-        bayes = self._bayes(terms)
         return {
             i: (100 * centroid.get(i, 0.0), 100 * nearest.get(i, 0.0), fuzzy.get(i, 0.0),
                 100.0 if i in keys else 0.0, bayes.get(i, 0.0))
@@ -238,7 +255,7 @@ class Matcher:
         query: str,
         centroid: dict[str, float],
         nearest: dict[str, float],
-        closest: dict[str, list[tuple[float, int]]],
+        closest: dict[str, list[tuple[int, float]]],
     ) -> dict[str, float]:
         """rapidfuzz token ratios, mean of the 3 best examples, for the likeliest intents only.
 
@@ -251,8 +268,7 @@ class Matcher:
             ranked = sorted(centroid, key=lambda i: -(centroid[i] + nearest.get(i, 0.0)))
             pool: list[int] = []
             for intent_id in ranked[:FUZZY_INTENTS]:
-                best = sorted(closest[intent_id], reverse=True)[:FUZZY_EXAMPLES]
-                pool.extend(idx for _, idx in best)
+                pool.extend(idx for idx, _ in closest.get(intent_id, ()))
             strings = [self._example_strings[i] for i in pool]
             for scorer in (fuzz.token_set_ratio, fuzz.token_sort_ratio):
                 for _, score, pos in process.extract(query, strings, scorer=scorer, limit=None):
