@@ -75,7 +75,11 @@ class Normaliser:
                 key = tuple(self._base_tokens(phrase))
                 if key and key != tuple(canonical.split()):
                     self._phrases[key] = tuple(canonical.split())
-        self._longest_phrase = max((len(k) for k in self._phrases), default=1)
+        lengths: dict[str, set[int]] = {}
+        for key in self._phrases:
+            lengths.setdefault(key[0], set()).add(len(key))
+        # first word -> the phrase lengths that start with it, longest first
+        self._lengths = {w: sorted(n, reverse=True) for w, n in lengths.items()}
         known = set(common_words)
         known.update(self._spelling)
         known.update(vocabulary.misspellings.values())
@@ -118,8 +122,10 @@ class Normaliser:
     def _base_tokens(self, text: str) -> list[str]:
         """Clean, split and expand contractions (no spelling or synonyms)."""
         out: list[str] = []
-        for raw in _TOKEN.findall(self._clean(text)):
-            token = _REPEATS.sub(r"\1\1", raw)
+        cleaned = self._clean(text)
+        repeats = _REPEATS.search(cleaned) is not None
+        for raw in _TOKEN.findall(cleaned):
+            token = _REPEATS.sub(r"\1\1", raw) if repeats else raw
             if token not in self._contractions and token.endswith("'s"):
                 token = token[:-2]  # possessive: "mum's pump" -> "mum pump"
             expansion = self._contractions.get(token, token.replace("'", ""))
@@ -148,7 +154,7 @@ class Normaliser:
         out: list[str] = []
         i = 0
         while i < len(tokens):
-            for size in range(min(self._longest_phrase, len(tokens) - i), 0, -1):
+            for size in self._lengths.get(tokens[i], ()):
                 canonical = self._phrases.get(tuple(tokens[i : i + size]))
                 if canonical is not None:
                     out.extend(canonical)

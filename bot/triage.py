@@ -211,12 +211,12 @@ class Triage:
                 )
                 for name, patterns in rules.concepts.items()
             }
-            self._needs: dict[str, list[frozenset[str]] | None] = {}
+            # Per concept, strings of which any match must contain one (None: always scan).
+            self._needs: dict[str, tuple[str, ...] | None] = {}
             for name, patterns in rules.concepts.items():
                 sets = [required_literals(p) for p in patterns if not p.startswith("NOT ")]
-                self._needs[name] = (
-                    None if any(x is None for x in sets) else [x for x in sets if x is not None]
-                )
+                literals = {lit for found in sets if found for lit in found}
+                self._needs[name] = None if any(x is None for x in sets) else tuple(literals)
             self._exclusions = {
                 name: [_compile(p[4:]) for p in patterns if p.startswith("NOT ")]
                 for name, patterns in rules.concepts.items()
@@ -363,7 +363,7 @@ class Triage:
         first_frame: dict[int, int] = {}
         for name, regex in self._combined.items():
             needs = self._needs[name]
-            if needs is not None and not any(lit in full for group in needs for lit in group):
+            if needs is not None and not any(map(full.__contains__, needs)):
                 continue  # none of the strings every match needs: the scan cannot match
             for m in regex.finditer(full):
                 index = bisect.bisect_right(starts, m.start()) - 1
