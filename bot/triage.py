@@ -22,7 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from bot.loading import DataError, load_yaml_model
 
 _GAP = r"(?:\S+ ){0,3}"
-_SENTENCE_END = {".", "?", "!", ";"}
+_SENTENCE_END = {".", "?", "!", ";", ":"}
+# Words that negate before a sign but describe it inside one ("gasping, cannot get breath").
+_INABILITY = frozenset({"cannot"})
 _CLAUSE_END = {","}
 
 
@@ -321,7 +323,7 @@ class Triage:
         ("pump is not beeping"), unless the pattern itself spells a negation ("not breathing")."""
         if not self._spells_negation.get(match.pattern, False):
             inside = match.text.split()[1:-1]
-            if any(w in self._negators for w in inside):
+            if any(w in self._negators and w not in _INABILITY for w in inside):
                 return True
         before = self._clause_before(sentence, match.start)[-self._window :]
         if any(w in self._negators or w.endswith("n't") for w in before):
