@@ -47,6 +47,7 @@ class Decision:
     signs: tuple[str, ...] = ()
     maybe_now: bool = False
     pump: bool = False
+    third_person: bool = False  # written about someone else: a caregiver, if role unknown
     options: tuple[str, ...] = field(default=())  # intents offered when action is clarify
 
     def to_json(self) -> dict[str, Any]:
@@ -151,6 +152,7 @@ class Engine:
             g.personal_dosing,
             g.domain,
             g.other_topic,
+            g.third_person,
             self.matcher.mix(analysis.components, weights),
             analysis.language,
             analysis.words,
@@ -169,6 +171,7 @@ class Engine:
         personal_dosing: bool,
         domain: bool,
         other_topic: bool,
+        third_person: bool,
         ranked: Ranked,
         language: bool,
         words: int,
@@ -193,6 +196,7 @@ class Engine:
                 signs=triage.signs,
                 maybe_now=triage.maybe_now,
                 pump=triage.pump,
+                third_person=third_person,
                 options=options,
             )
 

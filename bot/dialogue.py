@@ -190,7 +190,10 @@ class Dialogue:
                 retry = self._ask("timezone")
                 unknown = Message(self._t("timezone_unknown"), retry.buttons, kind="prompt")
                 return Turn([unknown], session, decision)
-        messages = self.composer.compose(decision, self.audience(session))
+        audience = self.audience(session)
+        if session.role is None and decision.third_person:
+            audience = replace(audience, voice="caregiver")  # "my son is having a fit"
+        messages = self.composer.compose(decision, audience)
         if notes:
             messages.insert(1 if decision.safety is not Safety.ROUTINE else 0,
                             Message(self._t("too_long"), kind="info"))  # fmt: skip

@@ -22,6 +22,7 @@ class GuardsFile(BaseModel):
 
     personal_dosing: list[str] = Field(min_length=1)
     rule_lifting: list[str]
+    third_person: list[str] = Field(min_length=1)
     domain_words: str
     other_topics: str
 
@@ -40,6 +41,7 @@ class GuardResult:
     rule_lifting: bool
     domain: bool  # the message has at least one of the bot's domain words
     other_topic: bool  # it names another medicine, device or subject
+    third_person: bool  # it is written about someone else ("my son is...")
 
 
 class Guards:
@@ -49,6 +51,7 @@ class Guards:
         where = source or Path("guard rules")
         self._dosing = _compile_any(rules.personal_dosing, where)
         self._lifting = _compile_any(rules.rule_lifting, where) if rules.rule_lifting else None
+        self._third_person = _compile_any(rules.third_person, where)
         self._domain = frozenset(rules.domain_words.split())
         self._other = frozenset(rules.other_topics.split())
 
@@ -63,4 +66,5 @@ class Guards:
             rule_lifting=bool(self._lifting and self._lifting.search(normalised_text)),
             domain=bool(words & self._domain),
             other_topic=bool(words & self._other),
+            third_person=bool(self._third_person.search(normalised_text)),
         )
