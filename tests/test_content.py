@@ -81,3 +81,18 @@ def test_nothing_is_approved_without_a_named_reviewer(content: Content) -> None:
 def test_required_answers_load(content: Content) -> None:
     assert content.answers.keys() >= REQUIRED_ANSWERS
     assert load_content(required_answers=REQUIRED_ANSWERS).answers.keys() == content.answers.keys()
+
+
+def test_approved_only_shows_an_honest_fallback_and_still_leads_with_safety(
+    dialogue: Dialogue,
+) -> None:
+    from bot.dialogue import Dialogue as DialogueClass
+    from bot.dialogue import Session
+
+    strict = DialogueClass(dialogue.engine, dialogue.content, approved_only=True)
+    answer = strict.text(Session(), "what if I miss a dose")
+    assert "not approved it yet" in answer.messages[-1].text
+    assert "Reviewed by" not in answer.messages[-1].text
+    emergency = strict.text(Session(), "he is having a seizure")
+    assert emergency.messages[0].kind == "emergency"
+    assert "Call 911 now" in emergency.messages[0].text
