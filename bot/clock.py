@@ -95,6 +95,11 @@ class ScaledClock:
     def wake_at(self, due: dt.datetime) -> dt.datetime:
         return self._real_start + (_aware(due) - self._start) / self._speed
 
+    def set(self, moment: dt.datetime) -> None:
+        """Jump: demo time is `moment` now, and runs on from there at the same speed."""
+        self._real_start = self._real.now()
+        self._start = _aware(moment)
+
 
 def make_clock(speed: float = 1.0) -> Clock:
     """The clock for a door: real time at speed 1, demo time otherwise."""

@@ -37,8 +37,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from bot.settings import DEFAULT_DATABASE_URL
+
 UTC = dt.UTC
-DEFAULT_URL = "sqlite:///baclofen-companion.sqlite3"
+DEFAULT_URL = DEFAULT_DATABASE_URL  # a SQLite file in the working directory
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -129,9 +131,7 @@ class Occurrence(Base):
 
 class Delivery(Base):
     __tablename__ = "deliveries"
-    __table_args__ = (
-        UniqueConstraint("occurrence_id", "level", "recipient", name="uq_delivery"),
-    )
+    __table_args__ = (UniqueConstraint("occurrence_id", "level", "recipient", name="uq_delivery"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     occurrence_id: Mapped[int] = mapped_column(ForeignKey("occurrences.id", ondelete="CASCADE"))
@@ -166,6 +166,23 @@ class AuditEvent(Base):
     kind: Mapped[str] = mapped_column(String(32))
     person_id: Mapped[int | None] = mapped_column(Integer, index=True)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # ids and levels, never text
+
+
+_PERSON_FIELDS = frozenset(
+    {
+        "role",
+        "voice",
+        "route",
+        "region",
+        "timezone",
+        "consent",
+        "consent_at",
+        "high_risk",
+        "quiet_start",
+        "quiet_end",
+        "session",
+    }
+)
 
 
 # -- engine and migrations -------------------------------------------------------------------
@@ -246,6 +263,17 @@ class Store:
             db.flush()
         return person
 
+    def set_person(self, key: str, now: dt.datetime, **values: Any) -> None:
+        """Create or update a person's row (time zone, risk answers, quiet hours, ...)."""
+        with self.tx() as db:
+            person = self.person(db, key, now)
+            assert person is not None
+            for name, value in values.items():
+                if name not in _PERSON_FIELDS:
+                    raise ValueError(f"people has no column {name!r}")
+                setattr(person, name, value)
+            person.updated_at = now
+
     def audit(
         self,
         db: Session,
@@ -255,7 +283,9 @@ class Store:
         person_id: int | None = None,
         **detail: Any,
     ) -> None:
-        db.add(AuditEvent(at=at, actor=actor, kind=kind, person_id=person_id, detail=detail or None))
+        db.add(
+            AuditEvent(at=at, actor=actor, kind=kind, person_id=person_id, detail=detail or None)
+        )
 
     def link_caregiver(self, person_key: str, caregiver_key: str, now: dt.datetime) -> None:
         with self.tx() as db:
@@ -268,8 +298,9 @@ class Store:
                 )
             )
             if exists is None:
-                db.add(CaregiverLink(person_id=person.id, caregiver_key=caregiver_key,
-                                     created_at=now))  # fmt: skip
+                db.add(
+                    CaregiverLink(person_id=person.id, caregiver_key=caregiver_key, created_at=now)
+                )
                 self.audit(db, now, person_key, "caregiver_linked", person.id)
 
     def caregivers(self, db: Session, person_id: int) -> list[str]:
@@ -310,18 +341,83 @@ def open_store(url: str | None = None) -> Store:
 # -- sessions --------------------------------------------------------------------------------
 
 
-def session_to_json(session: Any) -> str:
-    return json.dumps(asdict(session), sort_keys=True, default=_plain)
-
-
 def _plain(value: Any) -> Any:
     if isinstance(value, tuple):
         return list(value)
     raise TypeError(type(value).__name__)
 
 
-def session_from_json(text: str, cls: type[Any]) -> Any:
+class SqlSessions:
+    """`bot.sessions.SessionStore` over the people table: the dialogue Session as JSON, and the
+    columns the scheduler reads (time zone, region, voice, consent, risk answers, quiet hours)
+    kept in step with it. `prefix` turns a door's own key ("123") into a chat key ("tg:123")."""
+
+    def __init__(self, store: Store, now: Any, prefix: str = "") -> None:
+        self.store = store
+        self.now = now  # a () -> aware datetime (the injected clock's `now`)
+        self.prefix = prefix
+
+    def key(self, key: str) -> str:
+        return key if key.startswith(self.prefix) else f"{self.prefix}{key}"
+
+    def get(self, key: str) -> Any:
+        with self.store.tx() as db:
+            person = self.store.person(db, self.key(key), self.now(), create=False)
+            text = person.session if person is not None else None
+        return decode_session(text) if text else None
+
+    def save(self, key: str, session: Any) -> None:
+        now = self.now()
+        with self.store.tx() as db:
+            person = self.store.person(db, self.key(key), now)
+            assert person is not None
+            if session.consent and not person.consent:
+                person.consent_at = now
+            person.consent = session.consent
+            person.role = session.role
+            person.voice = session.voice
+            person.route = session.route
+            person.region = session.region
+            person.timezone = session.timezone
+            reminders = getattr(session, "reminders", None)
+            if reminders is not None:
+                person.high_risk = (
+                    list(reminders.high_risk) if reminders.high_risk is not None else None
+                )
+                start, _, end = (reminders.quiet_hours or "").partition("-")
+                person.quiet_start, person.quiet_end = (start or None), (end or None)
+            person.session = encode_session(session)
+            person.updated_at = now
+
+    def delete(self, key: str) -> None:
+        self.store.delete_person(self.key(key))
+
+    def close(self) -> None:
+        """The store is shared with the scheduler: the door that built it closes it."""
+
+
+def encode_session(session: Any) -> str:
+    raw = asdict(session)
+    if isinstance(raw.get("reminders"), dict):
+        raw["reminders"].pop("plans", None)  # a snapshot from the plans table, never kept here
+    return json.dumps(raw, sort_keys=True, default=_plain)
+
+
+def decode_session(text: str) -> Any:
     """A Session from JSON, ignoring fields an older or newer version kept."""
+    from bot.dialogue import Session
+
     raw = json.loads(text)
-    known = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in raw.items() if k in known})
+    known = {f.name for f in fields(Session)}
+    values = {k: v for k, v in raw.items() if k in known}
+    if "reminders" in values:
+        from bot.reminder_flows import ReminderState
+
+        rem = values["reminders"] or {}
+        risk = rem.get("high_risk")
+        values["reminders"] = ReminderState(
+            high_risk=tuple(risk) if risk is not None else None,
+            quiet_hours=rem.get("quiet_hours"),
+            flow=rem.get("flow"),
+        )
+    return Session(**values)

@@ -41,7 +41,9 @@ def upgrade() -> None:
         "caregiver_links",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column(
-            "person_id", sa.Integer(), sa.ForeignKey("people.id", ondelete="CASCADE"),
+            "person_id",
+            sa.Integer(),
+            sa.ForeignKey("people.id", ondelete="CASCADE"),
             nullable=False,
         ),
         sa.Column("caregiver_key", sa.String(64), nullable=False),
@@ -53,7 +55,9 @@ def upgrade() -> None:
         "plans",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column(
-            "person_id", sa.Integer(), sa.ForeignKey("people.id", ondelete="CASCADE"),
+            "person_id",
+            sa.Integer(),
+            sa.ForeignKey("people.id", ondelete="CASCADE"),
             nullable=False,
         ),
         sa.Column("kind", sa.String(16), nullable=False),
@@ -70,7 +74,9 @@ def upgrade() -> None:
             "plan_id", sa.Integer(), sa.ForeignKey("plans.id", ondelete="CASCADE"), nullable=False
         ),
         sa.Column(
-            "person_id", sa.Integer(), sa.ForeignKey("people.id", ondelete="CASCADE"),
+            "person_id",
+            sa.Integer(),
+            sa.ForeignKey("people.id", ondelete="CASCADE"),
             nullable=False,
         ),
         sa.Column("kind", sa.String(32), nullable=False),
@@ -89,11 +95,15 @@ def upgrade() -> None:
         "deliveries",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column(
-            "occurrence_id", sa.Integer(), sa.ForeignKey("occurrences.id", ondelete="CASCADE"),
+            "occurrence_id",
+            sa.Integer(),
+            sa.ForeignKey("occurrences.id", ondelete="CASCADE"),
             nullable=False,
         ),
         sa.Column(
-            "person_id", sa.Integer(), sa.ForeignKey("people.id", ondelete="CASCADE"),
+            "person_id",
+            sa.Integer(),
+            sa.ForeignKey("people.id", ondelete="CASCADE"),
             nullable=False,
         ),
         sa.Column("level", sa.Integer(), nullable=False),
@@ -111,7 +121,9 @@ def upgrade() -> None:
         "acknowledgements",
         sa.Column("id", sa.Integer(), primary_key=True),
         sa.Column(
-            "person_id", sa.Integer(), sa.ForeignKey("people.id", ondelete="CASCADE"),
+            "person_id",
+            sa.Integer(),
+            sa.ForeignKey("people.id", ondelete="CASCADE"),
             nullable=False,
         ),
         sa.Column(

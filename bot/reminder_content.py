@@ -1,0 +1,120 @@
+"""The words of the reminder part, loaded from content/reminders.yaml and checked on load.
+
+Every rule in bot/escalation.py must have its message; every clinical message cites fact ids
+that exist in content/facts.yaml, and any number it holds must appear in one of those facts.
+A bad file stops start-up with the file, the entry and the problem named. This module holds no
+text of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from bot.content import Content
+from bot.escalation import RULES
+from bot.loading import DataError, load_yaml_model
+from bot.paths import data_dir
+
+_NUMBER = re.compile(r"(?<![A-Za-z0-9-])\d+(?:[.,]\d+)?")
+_PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+EXTRA_MESSAGES = ("refill_tomorrow", "refill_today")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ReminderText(_Strict):
+    facts: list[str] = Field(min_length=1)
+    person: str = Field(min_length=5)
+    caregiver: str | None = None
+    alone: str | None = None  # to the person when caregivers would be told but none is linked
+
+
+class SignButton(_Strict):
+    label: str = Field(min_length=1, max_length=40)
+    says: str = Field(min_length=5)
+
+
+class Signs(_Strict):
+    facts: list[str] = Field(min_length=1)
+    early: str
+    buttons: list[SignButton] = Field(min_length=1)
+
+
+class Notes(_Strict):
+    late: str
+    maybe_repeat: str
+
+
+class RemindersFile(_Strict):
+    messages: dict[str, ReminderText]
+    notes: Notes
+    signs: Signs
+    buttons: dict[str, str]
+    strings: dict[str, str]
+
+
+def _numbers(text: str) -> set[str]:
+    return {n.replace(",", "") for n in _NUMBER.findall(_PLACEHOLDER.sub("", text))}
+
+
+@dataclass(frozen=True)
+class ReminderWords:
+    file: RemindersFile
+
+    def text(self, key: str, **values: str) -> str:
+        try:
+            template = self.file.strings[key]
+        except KeyError:
+            raise KeyError(f"content/reminders.yaml has no string {key!r}") from None
+        return template.format(**values) if values else template
+
+    def button(self, key: str, **values: str) -> str:
+        return self.file.buttons[key].format(**values) if values else self.file.buttons[key]
+
+    def message(self, kind: str, caregiver: bool, alone: bool = False, **values: str) -> str:
+        entry = self.file.messages[kind]
+        if caregiver and entry.caregiver:
+            template = entry.caregiver
+        elif alone and entry.alone:
+            template = entry.alone
+        else:
+            template = entry.person
+        return template.format(**values)
+
+
+def load_reminder_words(content: Content, folder: Path | None = None) -> ReminderWords:
+    path = (folder or data_dir("content")) / "reminders.yaml"
+    data = load_yaml_model(path, RemindersFile)
+    needed = set(RULES) | set(EXTRA_MESSAGES)
+    missing = sorted(needed - data.messages.keys())
+    if missing:
+        raise DataError(f"{path}: messages: no text for: {', '.join(missing)}")
+    for kind, entry in data.messages.items():
+        texts = [entry.person, entry.caregiver or "", entry.alone or ""]
+        _check(path, f"messages.{kind}", entry.facts, texts, content)
+        if RULES.get(kind) and RULES[kind].to_caregivers and not (entry.caregiver and entry.alone):
+            raise DataError(
+                f"{path}: entry messages.{kind}: caregivers get it, give 'caregiver' and 'alone'"
+            )
+    _check(path, "signs", data.signs.facts, [data.signs.early], content)
+    return ReminderWords(data)
+
+
+def _check(path: Path, entry: str, facts: list[str], texts: list[str], content: Content) -> None:
+    unknown = [f for f in facts if f not in content.facts]
+    if unknown:
+        raise DataError(f"{path}: entry {entry}: unknown fact ids: {', '.join(unknown)}")
+    known: set[str] = set()
+    for fact_id in facts:
+        found = _numbers(content.facts[fact_id].text)
+        known |= found | {part for n in found for part in re.split(r"[-.]", n)}
+    for text in texts:
+        loose = sorted(n for n in _numbers(text) if n not in known)
+        if loose:
+            raise DataError(f"{path}: entry {entry}: numbers not in its facts: {', '.join(loose)}")

@@ -1,0 +1,201 @@
+"""The reminder conversations, pure: dates in a person's own words, kind reprompts, consent,
+the risk questions asked once, the schedule shown back, and the exports."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.composer import Message
+from bot.content import Content
+from bot.exports import calendar, taper_chart
+from bot.loading import DataError
+from bot.plans import PlanInfo, RefillPlan, TaperPlan, TaperStep
+from bot.reminder_content import load_reminder_words
+from bot.reminder_flows import (
+    Ctx,
+    Export,
+    FlowResult,
+    ReminderFlows,
+    ReminderState,
+    SavePlan,
+    parse_date,
+)
+
+NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)  # a Wednesday
+
+
+def ctx(**changes: object) -> Ctx:
+    values: dict[str, object] = dict(consent=True, timezone="Europe/London", region="UK",
+                                     emergency_number="999", now=NOW)  # fmt: skip
+    values.update(changes)
+    return Ctx(**values)  # type: ignore[arg-type]
+
+
+def texts(result: FlowResult) -> str:
+    return "\n".join(m.text for m in result.messages)
+
+
+def press_label(flows: ReminderFlows, c: Ctx, state: ReminderState, messages: list[Message],
+                label: str) -> FlowResult:  # fmt: skip
+    data = next(b.data for m in messages for b in m.buttons if b.label == label)
+    result = flows.press(c, state, data)
+    assert result is not None
+    return result
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        ("2026-12-03", dt.date(2026, 12, 3)),
+        ("14 march", dt.date(2027, 3, 14)),
+        ("next friday", dt.date(2026, 11, 27)),
+        ("tomorrow", dt.date(2026, 11, 26)),
+        ("3/12/2026", dt.date(2026, 12, 3)),  # UK order: day first
+        ("31 february", None),
+        ("banana", None),
+    ],
+)
+def test_dates_in_the_persons_own_words(words: str, expected: dt.date | None) -> None:
+    assert parse_date(words, ctx()) == expected
+
+
+def test_us_people_write_the_month_first() -> None:
+    assert parse_date("3/12/2026", ctx(region="US")) == dt.date(2026, 3, 12)
+
+
+def test_reminders_need_consent(flows: ReminderFlows) -> None:
+    result = flows.command(ctx(consent=False), ReminderState(), "refill")
+    assert "need your OK" in texts(result) and result.state.flow is None
+
+
+def test_refill_flow_end_to_end(flows: ReminderFlows) -> None:
+    c = ctx()
+    r = flows.command(c, ReminderState(), "refill")
+    assert "spinal cord injury at T6" in texts(r)  # the risk questions come first, once
+    for _ in range(3):
+        r = press_label(flows, c, r.state, r.messages, "No")
+    assert r.state.high_risk == ()
+    assert "next pump refill appointment" in texts(r)
+    again = flows.command(c, r.state, "refill")
+    assert "spinal" not in texts(again)  # not asked twice
+    state = r.state
+    for typed, reply in (
+        ("yesterday", "has already passed"),
+        ("31 february", 'could not read "31 february"'),
+        ("10 december", "pump alarm date"),
+        ("2026-12-14", "What time of day"),
+        ("25:00", "could not read that time"),
+        ("8am", "Please check this"),
+    ):
+        result = flows.text(c, state, typed)
+        assert result is not None
+        assert reply in texts(result), (typed, texts(result))
+        state = result.state
+    summary = texts(result)
+    assert "Thu 10 Dec 2026" in summary and "Mon 14 Dec 2026" in summary and "08:00" in summary
+    assert "Wed 09 Dec 2026" in summary  # the day-before reminder is listed
+    saved = press_label(flows, c, state, result.messages, "Save")
+    assert saved.effects == (
+        SavePlan(
+            "refill", {"appointment": "2026-12-10", "alarm": "2026-12-14", "remind_at": "08:00"}
+        ),
+    )
+    assert saved.state.flow is None
+
+
+def test_an_appointment_after_the_alarm_date_is_flagged(flows: ReminderFlows) -> None:
+    c = ctx()
+    state = ReminderState(high_risk=())
+    state = flows.command(c, state, "refill").state
+    for typed in ("20 december", "15 december"):
+        r = flows.text(c, state, typed)
+        assert r is not None
+        state = r.state
+    r2 = flows.press(c, state, "rf:time:09:00")
+    assert r2 is not None and "after the pump alarm date" in texts(r2)
+
+
+def test_taper_flow_shows_the_whole_plan_back_and_never_a_dose_of_its_own(
+    flows: ReminderFlows,
+) -> None:
+    c = ctx()
+    state = flows.command(c, ReminderState(high_risk=()), "taper").state
+    steps = [
+        ("20 mg", "8:00, 14:00, 20:00", "1 december", "7"),
+        ("half a tablet", "8 am, 8 pm", None, "5"),
+    ]
+    result: FlowResult | None = None
+    for n, (dose, times, start, days) in enumerate(steps):
+        if n:
+            result = press_label(flows, c, state, result.messages, "Add a step")  # type: ignore[union-attr]
+            state = result.state
+        for typed in (dose, times):
+            result = flows.text(c, state, typed)
+            assert result is not None
+            state = result.state
+        if start:
+            result = flows.text(c, state, start)
+        else:  # the next step starts the day after the last one ended, offered as a button
+            result = press_label(flows, c, state, result.messages, "From Tue 08 Dec 2026")  # type: ignore[union-attr]
+        assert result is not None
+        state = result.state
+        result = flows.text(c, state, days)
+        assert result is not None
+        state = result.state
+    result = press_label(flows, c, state, result.messages, "That is all")  # type: ignore[union-attr]
+    summary = texts(result)
+    assert (
+        "Step 1: 20 mg, at 08:00, 14:00, 20:00, from Tue 01 Dec 2026 to Mon 07 Dec 2026 (7 days)"
+        in summary
+    )
+    assert (
+        "Step 2: half a tablet, at 08:00, 20:00, from Tue 08 Dec 2026 to Sat 12 Dec 2026" in summary
+    )
+    assert Export("chart_preview") in result.effects
+    saved = press_label(flows, c, result.state, result.messages, "Save")
+    (effect,) = saved.effects
+    assert isinstance(effect, SavePlan) and effect.kind == "taper"
+    assert [s["dose"] for s in effect.data["steps"]] == ["20 mg", "half a tablet"]
+
+
+def test_exports(flows: ReminderFlows) -> None:
+    from icalendar import Calendar
+
+    start = dt.date(2026, 12, 1)
+    later = start + dt.timedelta(days=7)
+    taper = TaperPlan(
+        (TaperStep("20 mg", (dt.time(8),), start, 7), TaperStep("10 mg", (dt.time(8),), later, 7))
+    )
+    plans = [
+        PlanInfo(
+            1,
+            "refill",
+            "active",
+            RefillPlan(dt.date(2026, 12, 10), dt.date(2026, 12, 14)).to_data(),
+        ),
+        PlanInfo(2, "taper", "active", taper.to_data()),
+    ]
+    cal = Calendar.from_ical(calendar(plans, "Europe/London", flows.words))
+    events = [(str(e["summary"]), e.decoded("dtstart")) for e in cal.walk("VEVENT")]
+    assert ("Pump refill appointment", dt.date(2026, 12, 10)) in events
+    assert ("Pump alarm date", dt.date(2026, 12, 14)) in events
+    assert ("Taper step 2: 10 mg, at 08:00", dt.date(2026, 12, 8)) in events
+    png = taper_chart(taper, flows.words)
+    assert png.startswith(b"\x89PNG") and len(png) > 5000
+
+
+def test_reminder_words_must_keep_to_their_facts(content: Content, tmp_path: object) -> None:
+    from pathlib import Path
+
+    from bot.paths import data_dir
+
+    folder = Path(str(tmp_path))
+    text = (data_dir("content") / "reminders.yaml").read_text(encoding="utf-8")
+    (folder / "reminders.yaml").write_text(
+        text.replace("Please call your pump clinic today.", "Please call within 48 hours.", 1),
+        encoding="utf-8",
+    )
+    with pytest.raises(DataError, match="numbers not in its facts: 48"):
+        load_reminder_words(content, folder)
