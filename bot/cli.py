@@ -87,10 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "classify":
             return _classify(args, sys.stdout)
         if command == "chat":
-            from bot.console import Console
-            from bot.runtime import build_dialogue
+            from bot.console import main as chat_main
 
-            return Console(build_dialogue(settings)).run()
+            return chat_main(settings)
         if command == "run":
             if not settings.has_token:
                 print("run: set TELEGRAM_BOT_TOKEN first (without it, use 'chat')", file=sys.stderr)

@@ -14,6 +14,8 @@ from bot.core import Action, Decision, Safety
 from bot.intents import Intent
 
 MAX_SOURCE_NAMES = 3  # publishers named under an answer; /sources lists them all
+# Feature intents whose reply carries a button that starts the flow: (ui string, button data).
+FEATURE_STARTS = {"withdrawal_checklist": ("button_checklist_start", "cl:start")}
 
 
 @dataclass(frozen=True)
@@ -25,12 +27,29 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message: a picture (`image/png`) or a document (a calendar file)."""
+
+    name: str
+    data: bytes
+    mime: str
+
+    @property
+    def is_image(self) -> bool:
+        return self.mime.startswith("image/")
+
+
+@dataclass(frozen=True)
 class Message:
-    """One message to send. `kind` lets a door treat safety replies specially."""
+    """One message to send. `kind` lets a door treat safety replies specially.
+
+    With `file`, the text is the file's caption; a door that cannot send files sends the text.
+    """
 
     text: str
     buttons: tuple[Button, ...] = ()
     kind: str = "answer"  # emergency | urgent | answer | prompt | info
+    file: Attachment | None = None
 
 
 @dataclass(frozen=True)
@@ -98,7 +117,12 @@ class Composer:
         intent = self.intents.get(intent_id)
         if intent is None:
             return ()
-        return tuple(Button(self.question_label(r), f"ask:{r}") for r in intent.related[:3])
+        return tuple(
+            Button(
+                self.question_label(r), FEATURE_STARTS[r][1] if r in FEATURE_STARTS else f"ask:{r}"
+            )
+            for r in intent.related[:3]
+        )
 
     def answer_message(self, answer_id: str, audience: Audience, intent_id: str) -> Message:
         """A vetted answer in the reader's voice, with its footer and related questions."""
@@ -128,10 +152,10 @@ class Composer:
         feature = self.content.ui.features.get(intent_id)
         if feature is not None:
             text = feature.get(audience.voice).format(help=self.content.text("help"))
-            messages.append(Message(text, kind="info"))
-        if intent_id == "withdrawal_checklist":
-            messages.append(self.answer_message("withdrawal", audience, "withdrawal"))
-        elif intent_id in self.content.answers:
+            start = FEATURE_STARTS.get(intent_id)
+            buttons = (Button(self.content.text(start[0]), start[1]),) if start else ()
+            messages.append(Message(text, buttons, kind="prompt" if buttons else "info"))
+        if intent_id in self.content.answers:
             messages.append(self.answer_message(intent_id, audience, intent_id))
         return messages
 

@@ -17,6 +17,19 @@ from bot import timezones
 from bot.composer import Audience, Button, Composer, Message
 from bot.content import Content
 from bot.core import Action, Decision, Engine, Profile, Safety
+from bot.reminder_content import load_reminder_words
+from bot.reminder_flows import (
+    COMMANDS as REMINDER_COMMANDS,
+)
+from bot.reminder_flows import (
+    FEATURE_INTENTS,
+    FLOW_BUTTONS,
+    Ctx,
+    Effect,
+    FlowResult,
+    ReminderFlows,
+    ReminderState,
+)
 
 MAX_MESSAGE_CHARS = 2000  # longer messages are read up to here (the person is told)
 
@@ -38,6 +51,8 @@ class Session:
     step: str | None = None  # the onboarding or confirmation question now open
     last_answer: str | None = None  # for /sources
     onboarding: bool = False  # the /start sequence is running (asks every question in turn)
+    reminders: ReminderState = field(default_factory=ReminderState)  # /refill, /taper, ...
+    care: str | None = None  # caregiver flows: open checklist, card field (bot/care_flows.py)
 
     @property
     def voice(self) -> str:
@@ -58,6 +73,7 @@ class Turn:
     decision: Decision | None = None
     delete_data: bool = False  # the door must delete everything it stores about this person
     notes: tuple[str, ...] = field(default=())
+    effects: tuple[Effect, ...] = ()  # reminder changes for the door to apply (ReminderDesk)
 
 
 def _utc_now() -> dt.datetime:
@@ -75,6 +91,7 @@ class Dialogue:
         self.default_region = default_region
         self.clock = clock
         self.composer = Composer(content, engine.intents, approved_only)
+        self.reminder_flows = ReminderFlows(load_reminder_words(content))
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -156,10 +173,62 @@ class Dialogue:
         return Turn([Message(saved, kind="info")], session)
 
     def _reask(self, session: Session) -> list[Message]:
-        """The open onboarding or settings question, asked again (none for a confirmation)."""
+        """The open onboarding or settings question, asked again (none for a confirmation),
+        and the open reminder question."""
+        flow = self.reminder_flows.reask(session.reminders)
         if session.step is None or session.step == "delete":
-            return []
-        return [self._ask(session.step)]
+            return flow
+        return [self._ask(session.step), *flow]
+
+    # -- reminders (bot/reminder_flows.py; a door applies the effects) -----------------------
+
+    def _reminder_ctx(self, session: Session) -> Ctx:
+        return Ctx(
+            consent=session.consent,
+            timezone=session.timezone,
+            region=session.region or self.default_region,
+            emergency_number=self.number(session),
+            now=self.clock(),
+        )
+
+    def _reminder_turn(
+        self, session: Session, result: FlowResult, decision: Decision | None = None
+    ) -> Turn:
+        session = replace(session, reminders=result.state)
+        messages = list(result.messages)
+        if result.triage:  # a sign pressed in the daily check: the same triage as free text
+            triaged = self.text(session, result.triage)
+            messages = [*triaged.messages, *messages]
+            session, decision = triaged.session, triaged.decision
+        return Turn(messages, session, decision, effects=result.effects)
+
+    def _reminder_text(self, session: Session, text: str, decision: Decision) -> Turn | None:
+        """Routine words for an open reminder question, or asking for a reminder in words."""
+        if decision.safety is not Safety.ROUTINE:
+            return None  # the safety reply first; the open question is asked again after it
+        flows = self.reminder_flows
+        ctx = self._reminder_ctx(session)
+        state = session.reminders
+        if flows.is_open(state):
+            result = flows.text(ctx, state, text)
+            if result is not None:
+                asked = decision.action is Action.ANSWER and decision.intent is not None
+                if not result.accepted and asked and decision.intent not in FEATURE_INTENTS:
+                    # A question in the middle of a form: answer it, then ask again.
+                    answer = self.composer.compose(decision, self.audience(session))
+                    return Turn([*answer, *flows.reask(state)], session, decision)
+                return self._reminder_turn(session, result, decision)
+        if decision.action is Action.ANSWER and decision.intent in FEATURE_INTENTS:
+            name = FEATURE_INTENTS[decision.intent]
+            return self._reminder_turn(session, flows.command(ctx, state, name), decision)
+        return None
+
+    def after_effect(self, session: Session, effect: Effect, result: object) -> Turn:
+        """Word what the door did with one of this dialogue's reminder effects."""
+        ctx = self._reminder_ctx(session)
+        return self._reminder_turn(
+            session, self.reminder_flows.after(ctx, session.reminders, effect, result)
+        )
 
     # -- what the person does ------------------------------------------------------------
 
@@ -182,6 +251,9 @@ class Dialogue:
             text = text[:MAX_MESSAGE_CHARS]
             notes = ("too_long",)
         decision = self.engine.classify(text, session.profile)
+        reminder = self._reminder_text(session, text, decision)
+        if reminder is not None:
+            return reminder
         if session.step == "timezone" and decision.safety is Safety.ROUTINE:
             zone = timezones.zone_from_text(text, self.clock())
             if zone is not None:
@@ -246,6 +318,14 @@ class Dialogue:
         """A button press (`Button.data`)."""
         kind, _, value = data.partition(":")
         audience = self.audience(session)
+        if kind in FLOW_BUTTONS:
+            result = self.reminder_flows.press(self._reminder_ctx(session), session.reminders, data)
+            if result is not None:
+                return self._reminder_turn(session, result)
+        if kind in ("ask", "pick") and value in FEATURE_INTENTS:
+            ctx = self._reminder_ctx(session)
+            flow = self.reminder_flows.command(ctx, session.reminders, FEATURE_INTENTS[value])
+            return self._reminder_turn(session, flow)
         if kind == "consent" and session.step == "consent":
             session = replace(session, consent=value == "yes")
             first = [] if value == "yes" else [Message(self._t("consent_declined"), kind="info")]
@@ -316,6 +396,11 @@ class Dialogue:
             )
             zone = t("settings_timezone_line", zone=session.timezone or "-")
             return Turn([Message(f"{intro}\n{zone}", buttons, kind="prompt")], session)
+        if name in REMINDER_COMMANDS:
+            ctx = self._reminder_ctx(session)
+            return self._reminder_turn(
+                session, self.reminder_flows.command(ctx, session.reminders, name)
+            )
         if name == "delete_my_data":
             return Turn([self._ask("delete")], replace(session, step="delete"))
         return Turn([Message(t("unknown_command"), kind="info")], session)

@@ -1,8 +1,12 @@
-"""Build the shared pieces once (engine, content, dialogue) for any door."""
+"""Build the shared pieces once (engine, content, dialogue, clock, reminders) for any door.
+
+Every door takes its clock from `build_clock`, so BOT_CLOCK_SPEED drives them all alike.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.content import load_content
 from bot.core import Engine
@@ -10,18 +14,61 @@ from bot.dialogue import Dialogue
 from bot.intents import KNOWLEDGE_IDS
 from bot.settings import Settings
 
+if TYPE_CHECKING:
+    from bot.clock import Clock
+    from bot.scheduler import Notifier, Reminders
+    from bot.store import SqlSessions, Store
+
 REQUIRED_ANSWERS = frozenset(KNOWLEDGE_IDS) | {"contact_care_team"}
 
 
+def build_clock(settings: Settings) -> Clock:
+    """The one clock for every door and the scheduler (demo time when BOT_CLOCK_SPEED != 1)."""
+    from bot.clock import make_clock
+
+    return make_clock(settings.bot_clock_speed)
+
+
 def build_dialogue(
-    settings: Settings, intents_dir: Path | None = None, content_dir: Path | None = None
+    settings: Settings,
+    intents_dir: Path | None = None,
+    content_dir: Path | None = None,
+    clock: Clock | None = None,
 ) -> Dialogue:
     """Load and validate `intents/` and `content/`; raise DataError naming any bad file."""
     engine = Engine.load(intents_dir)
     content = load_content(content_dir, REQUIRED_ANSWERS)
+    if clock is None:
+        return Dialogue(
+            engine,
+            content,
+            default_region=settings.emergency_region,
+            approved_only=settings.approved_answers_only,
+        )
     return Dialogue(
         engine,
         content,
         default_region=settings.emergency_region,
         approved_only=settings.approved_answers_only,
+        clock=clock.now,
     )
+
+
+def build_reminders(
+    settings: Settings, dialogue: Dialogue, clock: Clock, notifier: Notifier, prefix: str = ""
+) -> tuple[Store, SqlSessions, Reminders]:
+    """The store (migrated), the sessions kept in it, and the reminder service for a door."""
+    from bot.reminder_flows import Wording
+    from bot.scheduler import Reminders
+    from bot.store import SqlSessions, open_store
+
+    store = open_store(settings.database_url)
+    sessions = SqlSessions(store, clock.now, prefix=prefix)
+    content = dialogue.content
+    region = settings.emergency_region
+
+    def number(person_region: str) -> str:
+        return content.emergency_number(person_region or region)
+
+    reminders = Reminders(store, clock, notifier, Wording(dialogue.reminder_flows, number))
+    return store, sessions, reminders

@@ -20,6 +20,7 @@ TELEGRAM_API = "https://api.telegram.org/bot"
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _DB_URL = re.compile(r"^[a-z][a-z0-9+.-]*://\S*$")
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
+DEFAULT_DATABASE_URL = "sqlite:///baclofen-companion.sqlite3"
 
 
 class SettingsError(Exception):
@@ -45,7 +46,10 @@ class Settings(BaseSettings):
     # AIORateLimiter keeps us under Telegram's flood limits; off only for benchmarks.
     telegram_rate_limiter: bool = True
     telegram_rate_limit_retries: int = Field(default=3, ge=0, le=10)
-    database_url: str | None = None  # storage comes later; checked here so a typo fails early
+    # The SQL store: a SQLite file in the working directory by default, or PostgreSQL.
+    database_url: str = DEFAULT_DATABASE_URL
+    # Demo time: 1 is real time; 3600 makes an hour pass every second (every door, same code).
+    bot_clock_speed: float = Field(default=1.0, gt=0, le=10_000_000)
     webhook_url: str | None = None  # set: webhook mode; unset: long polling
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "127.0.0.1"
@@ -67,9 +71,9 @@ class Settings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _check_database_url(cls, value: str | None) -> str | None:
+    def _check_database_url(cls, value: str | None) -> str:
         if not value:
-            return None
+            return DEFAULT_DATABASE_URL
         if not _DB_URL.match(value):
             raise ValueError("must be a database URL such as sqlite:///bot.db or postgresql://...")
         return value

@@ -16,14 +16,16 @@ import traceback
 import unicodedata
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from telegram import (
+    Bot,
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     LinkPreviewOptions,
     Message,
     MessageEntity,
@@ -50,6 +52,14 @@ from bot.dialogue import Dialogue, Session, Turn
 from bot.sessions import MemorySessions, SessionStore
 from bot.settings import Settings
 
+if TYPE_CHECKING:
+    from bot.care_door import CareDoor, DoorTurn
+    from bot.care_store import Notice
+    from bot.clock import Clock
+    from bot.leader import Leadership
+    from bot.reminder_desk import ReminderDesk
+    from bot.store import Store
+
 log = logging.getLogger(__name__)
 
 App = Application[Any, Any, Any, Any, Any, Any]
@@ -57,9 +67,16 @@ Context = ContextTypes.DEFAULT_TYPE
 
 MAX_CHARS: int = MessageLimit.MAX_TEXT_LENGTH  # 4096, counted in UTF-16 code units
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
-COMMANDS = ("start", "help", "settings", "about", "sources", "emergency", "delete_my_data")
+COMMANDS = ("start", "help", "refill", "taper", "reminders", "checklist", "invite", "join",
+            "unlink", "history", "card", "settings", "about", "sources", "emergency",
+            "delete_my_data")  # fmt: skip
 # Commands that show or change one person's data: private chats only, never in a group.
-PERSONAL = frozenset({"start", "settings", "sources", "delete_my_data"})
+PERSONAL = frozenset(
+    {"start", "settings", "sources", "delete_my_data", "refill", "taper", "reminders",
+     "checklist", "invite", "join", "unlink", "history", "card"}
+)  # fmt: skip
+CHAT_PREFIX = "tg:"  # a person's chat key in the store: "tg:<Telegram user id>"
+MAX_CAPTION: int = MessageLimit.CAPTION_LENGTH  # 1024
 FIRST = ("emergency", "urgent")  # message kinds that go out before anything else
 # Turns run side by side for different people (one at a time per person). Fewer turns at once
 # than HTTP connections, so that a burst queues in PTB instead of timing out in the pool.
@@ -132,6 +149,47 @@ def keyboard(buttons: Sequence[composer.Button]) -> InlineKeyboardMarkup | None:
 def in_order(messages: Sequence[composer.Message]) -> list[composer.Message]:
     """Emergency and urgent messages first (they already are; this keeps it so), each alone."""
     return [m for m in messages if m.kind in FIRST] + [m for m in messages if m.kind not in FIRST]
+
+
+async def send_messages(
+    bot: Bot,
+    chat_id: int,
+    messages: Sequence[composer.Message],
+    quote: Message | None = None,
+) -> list[int]:
+    """Send in order, one after another, as plain text with inline buttons (a file goes as a
+    photo or a document with the text as its caption); the first one answers `quote`."""
+    reply_to = (
+        ReplyParameters(quote.message_id, allow_sending_without_reply=True) if quote else None
+    )
+    ids: list[int] = []
+    for message in in_order(messages):
+        if message.file is not None:
+            upload = InputFile(message.file.data, filename=message.file.name)
+            caption = message.text[: _fit(message.text, MAX_CAPTION)]
+            markup = keyboard(message.buttons)
+            if message.file.is_image:
+                sent = await bot.send_photo(
+                    chat_id, upload, caption=caption, reply_markup=markup, reply_parameters=reply_to
+                )
+            else:
+                sent = await bot.send_document(
+                    chat_id, upload, caption=caption, reply_markup=markup, reply_parameters=reply_to
+                )
+            ids.append(sent.message_id)
+            reply_to = None
+            continue
+        chunks = split_text(message.text)
+        for number, chunk in enumerate(chunks, start=1):
+            sent = await bot.send_message(
+                chat_id,
+                chunk,
+                reply_markup=keyboard(message.buttons) if number == len(chunks) else None,
+                reply_parameters=reply_to,
+            )
+            ids.append(sent.message_id)
+            reply_to = None
+    return ids
 
 
 def command_name(message: Message) -> str | None:
@@ -231,9 +289,18 @@ def _quiet_libraries() -> None:
 class TelegramDoor:
     """The handlers: each turns an update into one `Dialogue` call and sends the `Turn`."""
 
-    def __init__(self, dialogue: Dialogue, sessions: SessionStore) -> None:
+    def __init__(
+        self,
+        dialogue: Dialogue,
+        sessions: SessionStore,
+        desk: ReminderDesk | None = None,
+        reminding: Reminding | None = None,
+    ) -> None:
         self.dialogue = dialogue
         self.sessions = sessions
+        self.desk = desk  # reminders on: sessions live in the store, effects are applied
+        self.reminding = reminding
+        self.care: CareDoor | None = None  # caregivers, checklist, history, card (issue 6)
         # One turn at a time per person (updates run concurrently across people).
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -247,25 +314,76 @@ class TelegramDoor:
         return lock
 
     async def _turn(
-        self, update: Update, context: Context, step: Callable[[Session], Turn]
+        self,
+        update: Update,
+        context: Context,
+        step: Callable[[Session], Turn],
+        notices: list[Notice] | None = None,
     ) -> None:
-        """Run one dialogue step for the person behind `update`, store the session, reply."""
+        """Run one dialogue step for the person behind `update`, store the session, reply;
+        then send `notices` (filled by the step) to the other people concerned."""
         chat, user = update.effective_chat, update.effective_user
         if chat is None or user is None:
             return
         private = chat.type == ChatType.PRIVATE
         key = str(user.id)
+        notices = [] if notices is None else notices
+        care = self.care
+
+        def deleting(session: Session) -> Turn:
+            turn = step(session)
+            if turn.delete_data and care is not None:  # linked people are told the link ended
+                notices.extend(care.deleted(f"{CHAT_PREFIX}{key}"))
+            return turn
+
         # In a group nobody's own session is used or kept, so nothing personal can leak there.
         async with self._lock(key if private else f"chat:{chat.id}"):
-            session = (self.sessions.get(key) or Session()) if private else Session()
-            turn = step(session)
-            if private:
-                if turn.delete_data:
-                    self.sessions.delete(key)
-                else:
-                    self.sessions.save(key, turn.session)
+            if private and self.desk is not None:
+                turn = self.desk.turn(key, deleting)
+            else:
+                session = (self.sessions.get(key) or Session()) if private else Session()
+                turn = step(session)
+                if private:
+                    if turn.delete_data:
+                        self.sessions.delete(key)
+                    else:
+                        self.sessions.save(key, turn.session)
             quote = None if private else update.effective_message
             await self._send(context, chat.id, turn.messages, quote)
+        for notice in notices:
+            try:
+                chat_id = int(notice.to.removeprefix(CHAT_PREFIX))
+                await send_messages(context.bot, chat_id, notice.messages)
+            except (TelegramError, ValueError) as exc:  # one blocked chat must not stop the rest
+                log.warning("could not notify a linked person: %s", type(exc).__name__)
+
+    async def _care_turn(
+        self,
+        update: Update,
+        context: Context,
+        run: Callable[[CareDoor, Session, str, str | None], DoorTurn | None],
+        text: str | None = None,
+    ) -> bool:
+        """A caregiver-part step (bot/care_door.py); False when it is not for that part.
+        Free text it does not take goes on to the dialogue in the same turn."""
+        care, user, chat = self.care, update.effective_user, update.effective_chat
+        if care is None or user is None or chat is None or chat.type != ChatType.PRIVATE:
+            return False
+        chat_key, first_name = f"{CHAT_PREFIX}{user.id}", user.first_name
+        notices: list[Notice] = []
+
+        def step(session: Session) -> Turn:
+            result = run(care, session, chat_key, first_name)
+            if result is None:
+                expired = self.dialogue.content.text("button_expired")
+                return Turn([composer.Message(expired, kind="info")], session)
+            notices.extend(result.notices)
+            if not result.handled and text is not None:
+                return self.dialogue.text(result.session, text)
+            return Turn(result.messages, result.session)
+
+        await self._turn(update, context, step, notices)
+        return True
 
     async def _send(
         self,
@@ -275,19 +393,7 @@ class TelegramDoor:
         quote: Message | None = None,
     ) -> None:
         """Send in order, one after another; the first one answers `quote` in a group."""
-        reply_to = (
-            ReplyParameters(quote.message_id, allow_sending_without_reply=True) if quote else None
-        )
-        for message in in_order(messages):
-            chunks = split_text(message.text)
-            for number, chunk in enumerate(chunks, start=1):
-                await context.bot.send_message(
-                    chat_id,
-                    chunk,
-                    reply_markup=keyboard(message.buttons) if number == len(chunks) else None,
-                    reply_parameters=reply_to,
-                )
-                reply_to = None
+        await send_messages(context.bot, chat_id, messages, quote)
 
     # -- handlers ---------------------------------------------------------------------------
 
@@ -313,6 +419,12 @@ class TelegramDoor:
                 update, context, lambda s: self.dialogue.private_only(s, f"/{name}", bot_name)
             )
             return
+        if self.care is not None and self.care.is_command(name):
+            args = (message.text or "").partition(" ")[2]
+            if await self._care_turn(
+                update, context, lambda care, s, key, who: care.command(key, who, s, name, args)
+            ):
+                return
         await self._turn(update, context, lambda s: self.dialogue.command(s, name))
 
     async def on_text(self, update: Update, context: Context) -> None:
@@ -321,6 +433,10 @@ class TelegramDoor:
         text = message.text or ""
         if message.chat.type != ChatType.PRIVATE:
             text = without_mention(text, context.bot.username or "")
+        elif await self._care_turn(  # an open card field takes the words; else the dialogue
+            update, context, lambda care, s, key, who: care.text(key, who, s, text), text
+        ):
+            return
         await self._turn(update, context, lambda s: self.dialogue.text(s, text))
 
     async def on_edited(self, update: Update, context: Context) -> None:
@@ -351,6 +467,14 @@ class TelegramDoor:
         assert query is not None
         await query.answer()  # stops the button's spinner at once, whatever happens next
         data = query.data or ""
+        if (
+            self.care is not None
+            and self.care.is_ours(data)
+            and await self._care_turn(
+                update, context, lambda care, s, key, who: care.press(key, who, s, data)
+            )
+        ):
+            return
         await self._turn(update, context, lambda s: self.dialogue.press(s, data))
 
     async def on_error(self, update: object, context: Context) -> None:
@@ -396,14 +520,45 @@ class TelegramDoor:
         text = self.dialogue.content.text
         await app.bot.set_my_commands([BotCommand(c, text(f"command_{c}")) for c in COMMANDS])
         await asyncio.to_thread(timezones.warm)
+        if self.reminding is not None:
+            await self.reminding.start()
         log.info("Telegram bot @%s is ready", app.bot.username)
 
     async def post_stop(self, app: App) -> None:
-        """Clean shutdown: close the session store if it holds a connection."""
+        """Clean shutdown: the scheduler first, then the session store if it holds a connection."""
+        if self.reminding is not None:
+            await self.reminding.stop()
         close = getattr(self.sessions, "close", None)
         if callable(close):
             close()
         log.info("Telegram bot stopped")
+
+
+class TelegramNotifier:
+    """The door's reminder `Notifier`: sends to a chat key "tg:<id>" through the app's bot."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def send(self, chat_key: str, messages: Sequence[composer.Message]) -> list[str]:
+        chat_id = int(chat_key.removeprefix(CHAT_PREFIX))
+        return [str(i) for i in await send_messages(self.app.bot, chat_id, messages)]
+
+
+class Reminding:
+    """The reminder scheduler's life in this process: started in post_init (when this process
+    wins the leader election; at once on SQLite), stopped in post_stop."""
+
+    def __init__(self, store: Store, leadership: Leadership) -> None:
+        self.store = store
+        self.leadership = leadership
+
+    async def start(self) -> None:
+        await self.leadership.start()
+
+    async def stop(self) -> None:
+        await self.leadership.stop()
+        self.store.close()
 
 
 def build_app(
@@ -411,12 +566,19 @@ def build_app(
     dialogue: Dialogue | None = None,
     sessions: SessionStore | None = None,
     base_url: str | None = None,
+    clock: Clock | None = None,
+    reminders: bool = False,
 ) -> App:
-    """The one composition root: the Application with its handlers, ready to run."""
-    if dialogue is None:
-        from bot.runtime import build_dialogue
+    """The one composition root: the Application with its handlers, ready to run.
 
-        dialogue = build_dialogue(settings)
+    With `reminders`, sessions live in the SQL store (DATABASE_URL) and the reminder scheduler
+    runs on `clock` (default: BOT_CLOCK_SPEED's clock), sending through this app's bot.
+    """
+    from bot.runtime import build_clock, build_dialogue
+
+    clock = clock or build_clock(settings)
+    if dialogue is None:
+        dialogue = build_dialogue(settings, clock=clock)
     _quiet_libraries()
     door = TelegramDoor(dialogue, sessions if sessions is not None else MemorySessions())
     builder = (
@@ -440,14 +602,41 @@ def build_app(
         app = builder.rate_limiter(limiter).build()
     else:
         app = builder.build()
+    if reminders:
+        _add_reminders(app, door, settings, dialogue, clock)
     door.register(app)
     app.bot_data["door"] = door
     return app
 
 
+def _add_reminders(
+    app: App, door: TelegramDoor, settings: Settings, dialogue: Dialogue, clock: Clock
+) -> None:
+    from bot.leader import Leadership
+    from bot.reminder_desk import ReminderDesk
+    from bot.runtime import build_reminders
+    from bot.scheduler import ReminderScheduler
+    from bot.store import default_url
+
+    store, sessions, service = build_reminders(
+        settings, dialogue, clock, TelegramNotifier(app), prefix=CHAT_PREFIX
+    )
+    scheduler = ReminderScheduler(service)
+    url = settings.database_url or default_url()
+    door.sessions = sessions
+    door.desk = ReminderDesk(dialogue, sessions, service)
+    # Caregivers (issue 6): on the same store and clock; caregiver alerts get "I'm on it".
+    from bot.care_door import build_care
+    from bot.care_flows import CaregiverButtons
+
+    door.care = build_care(store, clock, dialogue)
+    service.renderer = CaregiverButtons(service.renderer, door.care.service)
+    door.reminding = Reminding(store, Leadership(url, scheduler.start, scheduler.stop))
+
+
 def run_bot(settings: Settings) -> int:
     """`python -m bot run`: long polling, or webhook mode when WEBHOOK_URL is set."""
-    app = build_app(settings)
+    app = build_app(settings, reminders=True)
     if settings.webhook_url:
         log.info("starting in webhook mode")
         app.run_webhook(**webhook_options(settings))

@@ -54,6 +54,7 @@ class FakeBotApi:
     def __init__(self, token: str = TOKEN) -> None:
         self.token = token
         self.calls: list[Call] = []
+        self.files: dict[int, bytes] = {}  # message id -> the bytes of a sent photo or document
         self.updates: list[Json] = []
         self.messages: dict[int, Json] = {}  # every message, the person's and the bot's
         self.chats: dict[int, Json] = {}
@@ -97,6 +98,9 @@ class FakeBotApi:
         params: Json = {}
         for key, value in form.items():
             if not isinstance(value, str):
+                if isinstance(value, web.FileField):  # an upload: keep its name, type and bytes
+                    params[key] = {"filename": value.filename, "mime": value.content_type,
+                                   "data": value.file.read()}  # fmt: skip
                 continue
             if key in RAW:
                 params[key] = value
@@ -230,6 +234,30 @@ class FakeBotApi:
     async def _m_sendMessage(self, params: Json) -> Json:
         self._check_text(params)
         return self._bot_message(int(params["chat_id"]), params)
+
+    async def _upload(self, params: Json, kind: str) -> Json:
+        """sendPhoto / sendDocument: an uploaded file, a caption of at most 1024 characters."""
+        upload = params.get(kind)
+        if not isinstance(upload, dict) or not upload.get("data"):
+            raise _ApiError(f"there is no {kind} in the request")
+        caption = params.get("caption", "")
+        if utf16_len(caption) > 1024:
+            raise _ApiError("message caption is too long")
+        message = self._bot_message(int(params["chat_id"]), params)
+        message[kind] = {"file_name": upload["filename"], "mime_type": upload["mime"],
+                         "file_size": len(upload["data"]), "file_id": f"f{message['message_id']}",
+                         "file_unique_id": f"u{message['message_id']}"}  # fmt: skip
+        if kind == "photo":
+            message["photo"] = [{**message["photo"], "width": 800, "height": 400}]
+        message["caption"] = caption
+        self.files[message["message_id"]] = upload["data"]
+        return message
+
+    async def _m_sendPhoto(self, params: Json) -> Json:
+        return await self._upload(params, "photo")
+
+    async def _m_sendDocument(self, params: Json) -> Json:
+        return await self._upload(params, "document")
 
     async def _m_editMessageText(self, params: Json) -> Json:
         self._check_text(params)

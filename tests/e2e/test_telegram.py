@@ -405,12 +405,15 @@ async def test_webhook_mode_checks_the_secret_on_every_request(
 # -- the real entry point -------------------------------------------------------------------
 
 
-async def test_python_m_bot_run_polls_answers_and_stops_cleanly(fake: FakeBotApi) -> None:
+async def test_python_m_bot_run_polls_answers_and_stops_cleanly(
+    fake: FakeBotApi, tmp_path: Path
+) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBHOOK_", "TELEGRAM_"))}
     env.update(
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_BASE_URL=f"http://127.0.0.1:{fake.port}/bot",
         LOG_LEVEL="DEBUG",
+        DATABASE_URL=f"sqlite:///{tmp_path}/bot.sqlite3",  # the store, kept out of the repo
     )
     root = Path(__file__).resolve().parents[2]
     process = await asyncio.create_subprocess_exec(

@@ -1,0 +1,802 @@
+"""Caregivers in the database: invites, link requests, alert claims, checklist results, card.
+
+Tables sit on `bot.store.Base` (migration 0101). `CareService` runs each step in one transaction
+and returns `Notice`s: the messages for the person who acted and for the other people concerned,
+which a door sends. Who may see what is decided here: a caregiver only reaches a patient through
+a confirmed `CaregiverLink`, and only that patient's shared items. The first caregiver to take an
+alert wins through a UNIQUE row per event (plan + group), so two taps racing can never both win.
+Every link change, alert claim and deletion is an audit event (who, when, ids; never text).
+This module must never hold user-facing text (content/care.yaml), never store a code in clear,
+and never interpret a dose: card values are kept exactly as typed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from bot import care
+from bot.care import CareWords
+from bot.checklist import OUTCOMES, Outcome, Result
+from bot.clock import Clock
+from bot.composer import Button, Message
+from bot.store import (
+    Acknowledgement,
+    AuditEvent,
+    Base,
+    CaregiverLink,
+    Delivery,
+    Occurrence,
+    Person,
+    Plan,
+    Store,
+    UTCDateTime,
+)
+
+CLOSING_ACTIONS = ("done", "taken", "skip", "fine")  # a patient's own answer closes the event
+
+
+# -- tables --------------------------------------------------------------------------------
+
+
+class Invite(Base):
+    __tablename__ = "care_invites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(12))  # open | claimed | used | declined
+    claimed_by: Mapped[str | None] = mapped_column(String(64), index=True)
+
+
+class JoinAttempt(Base):
+    __tablename__ = "care_join_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class CareName(Base):
+    """The first name a door gave for a person, to tell others who did what."""
+
+    __tablename__ = "care_names"
+
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(64))
+
+
+class CareClaim(Base):
+    """The one caregiver who took an alert event: UNIQUE per plan + group is the race guard."""
+
+    __tablename__ = "care_claims"
+    __table_args__ = (UniqueConstraint("plan_id", "group_key", name="uq_care_claim"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
+    group_key: Mapped[str] = mapped_column(String(64))
+    occurrence_id: Mapped[int] = mapped_column(Integer)
+    by: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ChecklistRecord(Base):
+    __tablename__ = "checklist_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    by: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(24))
+    route: Mapped[str] = mapped_column(String(12))
+    cause: Mapped[str] = mapped_column(String(12))
+    signs: Mapped[list[str]] = mapped_column(JSON)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CardField(Base):
+    __tablename__ = "card_fields"
+    __table_args__ = (UniqueConstraint("person_id", "field", name="uq_card_field"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
+    field: Mapped[str] = mapped_column(String(24))
+    value: Mapped[str] = mapped_column(String(120))
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+CARE_TABLES = (Invite, JoinAttempt, CareName, CareClaim, ChecklistRecord, CardField)
+
+
+# -- results -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Messages for one person (a chat key)."""
+
+    to: str
+    messages: tuple[Message, ...]
+
+
+@dataclass(frozen=True)
+class LinkedPerson:
+    link_id: int
+    key: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of /history: when, what kind, a detail id, who (a name once read back)."""
+
+    at: dt.datetime
+    kind: str  # checklist | alert | missed | ack | taken | skipped | refill_done | link | unlink
+    detail: str  # an outcome, a rule kind or an action
+    by: str
+    signs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AckOutcome:
+    result: str  # won | lost | closed | gone
+    notices: list[Notice] = field(default_factory=list)
+
+
+class CareService:
+    """Linking, alert claims, checklist records and card fields, one transaction each."""
+
+    def __init__(self, store: Store, clock: Clock, words: CareWords) -> None:
+        self.store = store
+        self.clock = clock
+        self.words = words
+
+    def _t(self, key: str, **values: str) -> str:
+        return self.words.text(key, **values)
+
+    def _info(self, to: str, key: str, **values: str) -> Notice:
+        return Notice(to, (Message(self._t(key, **values), kind="info"),))
+
+    # -- names -------------------------------------------------------------------------------
+
+    def _person(self, db: Session, key: str) -> Person:
+        person = self.store.person(db, key, self.clock.now())
+        assert person is not None
+        return person
+
+    def set_name(self, key: str, name: str | None) -> None:
+        """Remember the first name the door knows for `key` (shown to linked people only)."""
+        if not name or not name.strip():
+            return
+        with self.store.tx() as db:
+            self._set_name(db, self._person(db, key), name)
+
+    def _set_name(self, db: Session, person: Person, name: str | None) -> None:
+        if not name or not name.strip():
+            return
+        row = db.get(CareName, person.id)
+        clean = " ".join(name.split())[:64]
+        if row is None:
+            db.add(CareName(person_id=person.id, name=clean))
+        else:
+            row.name = clean
+
+    def _name(self, db: Session, person_id: int | None) -> str:
+        row = db.get(CareName, person_id) if person_id is not None else None
+        return row.name if row is not None else self._t("someone")
+
+    def _name_of_key(self, db: Session, key: str) -> str:
+        person = self.store.person(db, key, self.clock.now(), create=False)
+        return self._name(db, person.id if person else None)
+
+    # -- invite and join -----------------------------------------------------------------------
+
+    def invite(self, key: str, name: str | None = None) -> Notice:
+        """A new one-time code for the patient `key` (or the limit message)."""
+        now = self.clock.now()
+        with self.store.tx() as db:
+            person = self._person(db, key)
+            self._set_name(db, person, name)
+            recent = db.scalars(
+                select(Invite.created_at).where(
+                    Invite.person_id == person.id, Invite.created_at > now - care.LIMIT_WINDOW
+                )
+            ).all()
+            if care.limited(recent, now, care.MAX_INVITES):
+                self.store.audit(db, now, key, "invite_limited", person.id)
+                return self._info(key, "invite_limit")
+            code = care.new_code()
+            db.add(
+                Invite(
+                    person_id=person.id,
+                    code_hash=care.hash_code(code),
+                    created_at=now,
+                    expires_at=now + care.INVITE_TTL,
+                    status="open",
+                )
+            )
+            db.flush()
+            self.store.audit(db, now, key, "invite_created", person.id)
+        hours = str(int(care.INVITE_TTL.total_seconds() // 3600))
+        text = self._t("invite_code", code=care.show_code(code), hours=hours)
+        return Notice(key, (Message(text, kind="info"),))
+
+    def join(self, key: str, text: str, name: str | None = None) -> list[Notice]:
+        """A caregiver's `/join CODE`: on a good code, the patient is asked to say yes."""
+        now = self.clock.now()
+        code = care.normalise_code(text)
+        with self.store.tx() as db:
+            failed = db.scalars(
+                select(JoinAttempt.at).where(
+                    JoinAttempt.key == key, JoinAttempt.at > now - care.LIMIT_WINDOW
+                )
+            ).all()
+            if care.limited(failed, now, care.MAX_FAILED_JOINS):
+                self.store.audit(db, now, key, "join_limited", None)
+                return [self._info(key, "join_limit")]
+            invite = (
+                db.scalar(select(Invite).where(Invite.code_hash == care.hash_code(code)))
+                if code
+                else None
+            )
+            if invite is None or invite.status != "open" or invite.expires_at <= now:
+                db.add(JoinAttempt(key=key, at=now))
+                self.store.audit(db, now, key, "join_failed", None)
+                return [self._info(key, "join_bad_code")]
+            patient = db.get(Person, invite.person_id)
+            assert patient is not None
+            if patient.key == key:
+                return [self._info(key, "join_own_code")]
+            patient_name = self._name(db, patient.id)
+            if key in self.store.caregivers(db, patient.id):
+                return [self._info(key, "join_already", name=patient_name)]
+            claimed = db.execute(
+                update(Invite)
+                .where(Invite.id == invite.id, Invite.status == "open", Invite.expires_at > now)
+                .values(status="claimed", claimed_by=key)
+            )
+            if not getattr(claimed, "rowcount", 0):
+                db.add(JoinAttempt(key=key, at=now))
+                return [self._info(key, "join_bad_code")]
+            caregiver = self._person(db, key)
+            self._set_name(db, caregiver, name)
+            caregiver_name = self._name(db, caregiver.id)
+            self.store.audit(db, now, key, "link_requested", patient.id, invite=invite.id)
+            buttons = (
+                Button(self._t("button_confirm_yes"), f"{care.PREFIX}:ok:{invite.id}"),
+                Button(self._t("button_confirm_no"), f"{care.PREFIX}:no:{invite.id}"),
+            )
+            ask = Message(self._t("confirm_ask", name=caregiver_name), buttons, kind="prompt")
+            return [
+                self._info(key, "join_waiting", name=patient_name),
+                Notice(patient.key, (ask,)),
+            ]
+
+    def confirm(self, key: str, invite_id: int, yes: bool) -> list[Notice]:
+        """The patient's yes or no. Only the patient who made the code can answer."""
+        now = self.clock.now()
+        with self.store.tx() as db:
+            invite = db.get(Invite, invite_id)
+            patient = db.get(Person, invite.person_id) if invite else None
+            if invite is None or patient is None or invite.claimed_by is None:
+                return [Notice(key, (Message(self._t("ack_gone"), kind="info"),))]
+            if patient.key != key:
+                self.store.audit(db, now, key, "link_confirm_refused", patient.id)
+                return [self._info(key, "confirm_not_yours")]
+            done = db.execute(
+                update(Invite)
+                .where(Invite.id == invite_id, Invite.status == "claimed")
+                .values(status="used" if yes else "declined")
+            )
+            if not getattr(done, "rowcount", 0):
+                return [self._info(key, "ack_gone")]
+            caregiver_key = invite.claimed_by
+            caregiver_name = self._name_of_key(db, caregiver_key)
+            patient_name = self._name(db, patient.id)
+            if not yes:
+                self.store.audit(db, now, key, "link_declined", patient.id, invite=invite_id)
+                return [
+                    self._info(key, "declined_patient", name=caregiver_name),
+                    self._info(caregiver_key, "declined_caregiver", name=patient_name),
+                ]
+            if caregiver_key not in self.store.caregivers(db, patient.id):
+                db.add(
+                    CaregiverLink(person_id=patient.id, caregiver_key=caregiver_key, created_at=now)
+                )
+            # Audit details hold ids only, never another person's key (deletion leaves no trace).
+            self.store.audit(db, now, key, "caregiver_linked", patient.id, invite=invite_id)
+            return [
+                self._info(key, "linked_patient", name=caregiver_name),
+                self._info(caregiver_key, "linked_caregiver", name=patient_name),
+            ]
+
+    # -- links -------------------------------------------------------------------------------
+
+    def links(self, key: str) -> list[LinkedPerson]:
+        """Everyone `key` is linked with, either way (their caregivers and their patients)."""
+        with self.store.tx() as db:
+            return self._links(db, key)
+
+    def _links(self, db: Session, key: str) -> list[LinkedPerson]:
+        out: list[LinkedPerson] = []
+        me = self.store.person(db, key, self.clock.now(), create=False)
+        if me is not None:
+            for link in db.scalars(
+                select(CaregiverLink)
+                .where(CaregiverLink.person_id == me.id)
+                .order_by(CaregiverLink.id)
+            ):
+                out.append(
+                    LinkedPerson(
+                        link.id, link.caregiver_key, self._name_of_key(db, link.caregiver_key)
+                    )
+                )
+        for link, patient in db.execute(
+            select(CaregiverLink, Person)
+            .join(Person, Person.id == CaregiverLink.person_id)
+            .where(CaregiverLink.caregiver_key == key)
+            .order_by(CaregiverLink.id)
+        ):
+            out.append(LinkedPerson(link.id, patient.key, self._name(db, patient.id)))
+        return out
+
+    def patients(self, key: str) -> list[LinkedPerson]:
+        """The people `key` cares for (their link ids, keys and names)."""
+        with self.store.tx() as db:
+            return self._patients(db, key)
+
+    def _patients(self, db: Session, key: str) -> list[LinkedPerson]:
+        rows = db.execute(
+            select(CaregiverLink, Person)
+            .join(Person, Person.id == CaregiverLink.person_id)
+            .where(CaregiverLink.caregiver_key == key)
+            .order_by(CaregiverLink.id)
+        ).all()
+        return [LinkedPerson(link.id, p.key, self._name(db, p.id)) for link, p in rows]
+
+    def unlink_menu(self, key: str) -> Message:
+        linked = self.links(key)
+        if not linked:
+            return Message(self._t("unlink_none"), kind="info")
+        buttons = tuple(Button(p.name, f"{care.PREFIX}:un:{p.link_id}") for p in linked)
+        return Message(self._t("unlink_ask"), buttons, kind="prompt")
+
+    def unlink(self, key: str, link_id: int) -> list[Notice]:
+        """Either side ends a link; both are told."""
+        now = self.clock.now()
+        with self.store.tx() as db:
+            link = db.get(CaregiverLink, link_id)
+            patient = db.get(Person, link.person_id) if link else None
+            if link is None or patient is None or key not in (patient.key, link.caregiver_key):
+                return [self._info(key, "ack_gone")]
+            other = link.caregiver_key if key == patient.key else patient.key
+            other_name = self._name_of_key(db, other)
+            my_name = self._name_of_key(db, key)
+            db.delete(link)
+            self.store.audit(db, now, key, "caregiver_unlinked", patient.id, link=link_id)
+            return [
+                self._info(key, "unlink_done", name=other_name),
+                self._info(other, "unlink_told", name=my_name),
+            ]
+
+    # -- alerts that close the loop ----------------------------------------------------------
+
+    def alert_buttons(self, occurrence_id: int) -> tuple[Button, ...]:
+        """The two buttons under every caregiver alert."""
+        return (
+            Button(self._t("button_on_it"), care.ack_data("on_it", occurrence_id)),
+            Button(self._t("button_called"), care.ack_data("called", occurrence_id)),
+        )
+
+    def acknowledge(self, by: str, occurrence_id: int, action: str) -> AckOutcome:
+        """A caregiver took an alert. The first one wins (a UNIQUE claim row); the ladder for
+        that event stops; the patient and the other caregivers are told who took it."""
+        if action not in care.ACK_ACTIONS:
+            return AckOutcome("gone", [self._info(by, "ack_gone")])
+        now = self.clock.now()
+        try:
+            with self.store.tx() as db:
+                occ = db.get(Occurrence, occurrence_id)
+                person = db.get(Person, occ.person_id) if occ else None
+                plan = db.get(Plan, occ.plan_id) if occ else None
+                if occ is None or person is None or plan is None:
+                    return AckOutcome("gone", [self._info(by, "ack_gone")])
+                caregivers = self.store.caregivers(db, person.id)
+                if by not in caregivers:
+                    return AckOutcome("gone", [self._info(by, "ack_gone")])
+                closing = db.scalar(
+                    select(func.count(Acknowledgement.id)).where(
+                        Acknowledgement.plan_id == plan.id,
+                        Acknowledgement.group_key == occ.group_key,
+                        Acknowledgement.action.in_(CLOSING_ACTIONS),
+                    )
+                )
+                if plan.status != "active" or closing:
+                    return AckOutcome("closed", [self._info(by, "ack_closed")])
+                db.add(
+                    CareClaim(
+                        person_id=person.id,
+                        plan_id=plan.id,
+                        group_key=occ.group_key,
+                        occurrence_id=occ.id,
+                        by=by,
+                        action=action,
+                        at=now,
+                    )
+                )
+                db.flush()  # the race is decided here: a second claim fails on uq_care_claim
+                group = (Occurrence.plan_id == plan.id) & (Occurrence.group_key == occ.group_key)
+                db.execute(
+                    update(Occurrence)
+                    .where(group, Occurrence.status == "pending")
+                    .values(status="acked")
+                )
+                db.add(
+                    Acknowledgement(
+                        person_id=person.id,
+                        plan_id=plan.id,
+                        group_key=occ.group_key,
+                        action=action,
+                        by=by,
+                        at=now,
+                    )
+                )
+                self.store.audit(
+                    db,
+                    now,
+                    by,
+                    f"caregiver_ack_{action}",
+                    person.id,
+                    plan=plan.id,
+                    occurrence=occ.id,
+                )
+                taker = self._name_of_key(db, by)
+                patient = self._name(db, person.id)
+                notices = [
+                    self._info(by, f"ack_{action}_winner", patient=patient),
+                    self._info(person.key, f"ack_{action}_patient", name=taker),
+                ]
+                notices += [
+                    self._info(c, f"ack_{action}_others", name=taker, patient=patient)
+                    for c in caregivers
+                    if c != by
+                ]
+                return AckOutcome("won", notices)
+        except IntegrityError:
+            pass
+        with self.store.tx() as db:  # lost the race: say who took it, and when
+            occ = db.get(Occurrence, occurrence_id)
+            claim = (
+                db.scalar(
+                    select(CareClaim).where(
+                        CareClaim.plan_id == occ.plan_id, CareClaim.group_key == occ.group_key
+                    )
+                )
+                if occ
+                else None
+            )
+            if claim is None:
+                return AckOutcome("gone", [self._info(by, "ack_gone")])
+            zone = self._zone(db, by)
+            at = claim.at.astimezone(ZoneInfo(zone)).strftime("%H:%M")
+            winner = self._name_of_key(db, claim.by)
+            self.store.audit(
+                db, now, by, "caregiver_ack_late", claim.person_id, occurrence=occurrence_id
+            )
+            return AckOutcome("lost", [self._info(by, "ack_already", name=winner, time=at)])
+
+    def _zone(self, db: Session, key: str) -> str:
+        person = self.store.person(db, key, self.clock.now(), create=False)
+        return (person.timezone if person else None) or "UTC"
+
+    # -- checklist results -------------------------------------------------------------------
+
+    def save_checklist(self, by: str, data: dict[str, Any]) -> int:
+        """Keep a checklist result under the person who ran it (until they share it)."""
+        now = self.clock.now()
+        with self.store.tx() as db:
+            me = self._person(db, by)
+            record = ChecklistRecord(
+                person_id=me.id,
+                by=by,
+                at=now,
+                outcome=str(data["outcome"]),
+                reason=str(data["reason"]),
+                route=str(data["route"]),
+                cause=str(data["cause"]),
+                signs=list(data["signs"]),
+            )
+            db.add(record)
+            db.flush()
+            self.store.audit(
+                db, now, by, "checklist_result", me.id, record=record.id, outcome=record.outcome
+            )
+            return int(record.id)
+
+    def checklist_result(self, by: str, record_id: int) -> Result | None:
+        """A saved result, only for the person who ran it."""
+        with self.store.tx() as db:
+            r = db.get(ChecklistRecord, record_id)
+            if r is None or r.by != by or r.outcome not in OUTCOMES:
+                return None
+            outcome: Outcome = r.outcome  # type: ignore[assignment]
+            return Result(outcome, r.reason, r.route, r.cause, tuple(r.signs))
+
+    def route_of(self, key: str) -> str | None:
+        with self.store.tx() as db:
+            person = self.store.person(db, key, self.clock.now(), create=False)
+            return person.route if person else None
+
+    def share_targets(self, by: str) -> list[LinkedPerson]:
+        """Who a checklist result by `by` can go to: their caregivers, or the people they care
+        for (one at a time, so a result about one person never reaches another's caregivers)."""
+        return self.links(by)
+
+    def share_checklist(
+        self, by: str, record_id: int, link_id: int, texts: dict[str, str]
+    ) -> list[Notice]:
+        """Send a saved result along one link: to a patient and their other caregivers, or from a
+        patient to all their caregivers. `texts` are the worded results by voice."""
+        now = self.clock.now()
+        with self.store.tx() as db:
+            record = db.get(ChecklistRecord, record_id)
+            link = db.get(CaregiverLink, link_id)
+            patient = db.get(Person, link.person_id) if link else None
+            if record is None or record.by != by or link is None or patient is None:
+                return [self._info(by, "ack_gone")]
+            if by not in (patient.key, link.caregiver_key):
+                return [self._info(by, "ack_gone")]
+            caregivers = self.store.caregivers(db, patient.id)
+            recipients = [k for k in [patient.key, *caregivers] if k != by]
+            record.person_id = patient.id  # the result now sits in the patient's history
+            record.shared = True
+            by_name = self._name_of_key(db, by)
+            patient_name = self._name(db, patient.id)
+            stamp = now.astimezone(ZoneInfo(self._zone(db, patient.key))).strftime("%d %b %H:%M")
+            notices: list[Notice] = []
+            for to in recipients:
+                voice = "patient" if to == patient.key else "caregiver"
+                if by == patient.key:
+                    head = self._t("checklist_from", name=by_name, time=stamp)
+                else:
+                    head = self._t(
+                        "checklist_about", name=by_name, patient=patient_name, time=stamp
+                    )
+                kind = {"emergency": "emergency", "clinic_today": "urgent"}.get(
+                    record.outcome, "info"
+                )
+                notices.append(Notice(to, (Message(f"{head}\n\n{texts[voice]}", kind=kind),)))
+            self.store.audit(
+                db,
+                now,
+                by,
+                "checklist_shared",
+                patient.id,
+                record=record.id,
+                recipients=len(recipients),
+            )
+            names = ", ".join(self._name_of_key(db, k) for k in recipients)
+            return [self._info(by, "shared", names=names), *notices]
+
+    # -- the emergency card --------------------------------------------------------------------
+
+    def card_fields(self, key: str) -> dict[str, str]:
+        with self.store.tx() as db:
+            person = self.store.person(db, key, self.clock.now(), create=False)
+            if person is None:
+                return {}
+            rows = db.scalars(select(CardField).where(CardField.person_id == person.id))
+            return {r.field: r.value for r in rows}
+
+    def set_card_field(self, key: str, name: str, value: str) -> None:
+        """Keep a card value exactly as typed ("" removes it)."""
+        if name not in care.CARD_FIELDS:
+            raise ValueError(name)
+        now = self.clock.now()
+        with self.store.tx() as db:
+            person = self._person(db, key)
+            row = db.scalar(
+                select(CardField).where(CardField.person_id == person.id, CardField.field == name)
+            )
+            if not value:
+                if row is not None:
+                    db.delete(row)
+            elif row is None:
+                db.add(CardField(person_id=person.id, field=name, value=value, updated_at=now))
+            else:
+                row.value, row.updated_at = value, now
+            self.store.audit(db, now, key, "card_changed", person.id, field=name)
+
+    def caregiver_names(self, key: str) -> list[str]:
+        with self.store.tx() as db:
+            person = self.store.person(db, key, self.clock.now(), create=False)
+            if person is None:
+                return []
+            return [self._name_of_key(db, c) for c in self.store.caregivers(db, person.id)]
+
+    # -- history -------------------------------------------------------------------------------
+
+    def viewable(self, viewer: str) -> list[LinkedPerson]:
+        """Whose history and card `viewer` may see: their own (link id 0), then each person
+        they care for. Never anyone else."""
+        with self.store.tx() as db:
+            me = self._person(db, viewer)
+            own = LinkedPerson(0, viewer, self._name(db, me.id))
+            return [own, *self._patients(db, viewer)]
+
+    def plans(self, viewer: str, subject: str) -> list[tuple[str, dict[str, Any]]] | None:
+        """The active plans of `subject` (kind, data); None when `viewer` may not see them."""
+        if subject not in {p.key for p in self.viewable(viewer)}:
+            return None
+        with self.store.tx() as db:
+            person = self._person(db, subject)
+            rows = db.scalars(
+                select(Plan)
+                .where(Plan.person_id == person.id, Plan.status == "active")
+                .order_by(Plan.id)
+            )
+            return [(p.kind, dict(p.data)) for p in rows]
+
+    def history(self, viewer: str, subject: str) -> list[Event] | None:
+        """Events about `subject`, newest first; None when `viewer` may not see them."""
+        if subject not in {p.key for p in self.viewable(viewer)}:
+            return None
+        with self.store.tx() as db:
+            person = self._person(db, subject)
+            pid = person.id
+            events: list[Event] = []
+            for r in db.scalars(select(ChecklistRecord).where(ChecklistRecord.person_id == pid)):
+                events.append(Event(r.at, "checklist", r.outcome, r.by, tuple(r.signs)))
+            first_sent: dict[int, tuple[dt.datetime, str, int]] = {}
+            rows = db.execute(
+                select(Delivery.occurrence_id, Delivery.sent_at, Occurrence.kind, Occurrence.level)
+                .join(Occurrence, Occurrence.id == Delivery.occurrence_id)
+                .where(Delivery.person_id == pid, Delivery.state == "sent", Occurrence.level >= 1)
+            ).all()
+            for occ_id, sent_at, kind, level in rows:
+                if sent_at is None:
+                    continue
+                seen = first_sent.get(occ_id)
+                if seen is None or sent_at < seen[0]:
+                    first_sent[occ_id] = (sent_at, kind, level)
+            for sent_at, kind, level in first_sent.values():
+                events.append(Event(sent_at, "missed" if level < 2 else "alert", kind, "", ()))
+            ack_kinds = {
+                "on_it": "ack",
+                "called": "ack",
+                "taken": "taken",
+                "skip": "skipped",
+                "done": "refill_done",
+            }
+            for a in db.scalars(select(Acknowledgement).where(Acknowledgement.person_id == pid)):
+                if a.action in ack_kinds:
+                    events.append(Event(a.at, ack_kinds[a.action], a.action, a.by, ()))
+            for e in db.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.person_id == pid,
+                    AuditEvent.kind.in_(("caregiver_linked", "caregiver_unlinked")),
+                )
+            ):
+                kind = "link" if e.kind == "caregiver_linked" else "unlink"
+                events.append(Event(e.at, kind, "", e.actor, ()))
+            names = {k: self._name_of_key(db, k) for k in {e.by for e in events if e.by}}
+        events.sort(key=lambda e: e.at, reverse=True)
+        return [replace(e, by=names.get(e.by, "")) if e.by else e for e in events]
+
+    # -- deleting a person -------------------------------------------------------------------
+
+    def delete_everything(self, key: str) -> list[Notice]:
+        """`/delete_my_data`: tell linked people the link ended, then remove every row about
+        `key` (ours first, then the reminder store's)."""
+        now = self.clock.now()
+        with self.store.tx() as db:
+            me = self.store.person(db, key, now, create=False)
+            my_name = self._name(db, me.id if me else None)
+            others = sorted({p.key for p in self._links(db, key)})
+            if me is not None:
+                pid = me.id
+                for table in (CareClaim, ChecklistRecord, CardField, Invite):
+                    db.execute(delete(table).where(table.person_id == pid))
+                db.execute(delete(CareName).where(CareName.person_id == pid))
+                db.execute(delete(AuditEvent).where(AuditEvent.person_id == pid))
+            db.execute(delete(CareClaim).where(CareClaim.by == key))
+            db.execute(delete(ChecklistRecord).where(ChecklistRecord.by == key))
+            db.execute(delete(JoinAttempt).where(JoinAttempt.key == key))
+            db.execute(delete(Invite).where(Invite.claimed_by == key))
+            db.execute(delete(Acknowledgement).where(Acknowledgement.by == key))
+            db.execute(delete(AuditEvent).where(AuditEvent.actor == key))
+        self.store.delete_person(key)
+        return [self._info(o, "link_ended_deleted", name=my_name) for o in others]
+
+
+def rows_about(store: Store, key: str) -> dict[str, int]:
+    """For tests and /delete_my_data checks: how many rows in any table still mention `key`."""
+    counts: dict[str, int] = {}
+    with store.tx() as db:
+        person = db.scalar(select(Person).where(Person.key == key))
+        pid = person.id if person else -1
+        checks: Sequence[tuple[str, Any]] = (
+            ("people", select(func.count()).select_from(Person).where(Person.key == key)),
+            (
+                "caregiver_links",
+                select(func.count())
+                .select_from(CaregiverLink)
+                .where(or_(CaregiverLink.person_id == pid, CaregiverLink.caregiver_key == key)),
+            ),
+            (
+                "care_invites",
+                select(func.count())
+                .select_from(Invite)
+                .where(or_(Invite.person_id == pid, Invite.claimed_by == key)),
+            ),
+            (
+                "care_join_attempts",
+                select(func.count()).select_from(JoinAttempt).where(JoinAttempt.key == key),
+            ),
+            (
+                "care_names",
+                select(func.count()).select_from(CareName).where(CareName.person_id == pid),
+            ),
+            (
+                "care_claims",
+                select(func.count())
+                .select_from(CareClaim)
+                .where(or_(CareClaim.person_id == pid, CareClaim.by == key)),
+            ),
+            (
+                "checklist_results",
+                select(func.count())
+                .select_from(ChecklistRecord)
+                .where(or_(ChecklistRecord.person_id == pid, ChecklistRecord.by == key)),
+            ),
+            (
+                "card_fields",
+                select(func.count()).select_from(CardField).where(CardField.person_id == pid),
+            ),
+            (
+                "acknowledgements",
+                select(func.count())
+                .select_from(Acknowledgement)
+                .where(or_(Acknowledgement.person_id == pid, Acknowledgement.by == key)),
+            ),
+            (
+                "audit_events",
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(or_(AuditEvent.person_id == pid, AuditEvent.actor == key)),
+            ),
+            ("plans", select(func.count()).select_from(Plan).where(Plan.person_id == pid)),
+            (
+                "occurrences",
+                select(func.count()).select_from(Occurrence).where(Occurrence.person_id == pid),
+            ),
+        )
+        for name, query in checks:
+            counts[name] = int(db.scalar(query) or 0)
+    return counts

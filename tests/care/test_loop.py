@@ -1,0 +1,125 @@
+"""Alerts that close the loop: the first caregiver to take an alert wins, the ladder stops,
+everyone is told who took it. Two caregivers racing: exactly one wins, on the database."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import select
+
+from bot.care_store import AuditEvent, CareClaim, CareService
+from bot.store import Acknowledgement, Occurrence, Store
+
+from .conftest import escalation, texts
+from .test_linking import ANN, BOB, EVE, PAT, link
+
+
+def statuses(store: Store) -> list[str]:
+    with store.tx() as db:
+        return list(db.scalars(select(Occurrence.status).order_by(Occurrence.id)))
+
+
+def test_caregiver_alert_buttons(care: CareService) -> None:
+    labels = [(b.label, b.data) for b in care.alert_buttons(7)]
+    assert labels == [("I'm on it", "ca:on_it:7"), ("Called the clinic", "ca:called:7")]
+
+
+def test_the_first_acknowledgement_stops_the_ladder_and_tells_everyone(
+    care: CareService, store: Store
+) -> None:
+    link(care, ANN, "Ann")
+    link(care, BOB, "Bob")
+    first, *_ = escalation(store, PAT, care.clock.now())
+    outcome = care.acknowledge(ANN, first, "on_it")
+    assert outcome.result == "won"
+    assert texts(outcome.notices, ANN)[0].startswith(
+        "Thank you. I told Pat and the other caregivers"
+    )
+    assert texts(outcome.notices, PAT) == [
+        "Ann is on it. They got the alert about the missed refill or dose."
+    ]
+    assert texts(outcome.notices, BOB) == [
+        "Ann is on it for Pat. You do not need to do anything for this alert."
+    ]
+    assert statuses(store) == ["sent", "acked", "acked"]  # no more steps of this ladder
+    late = care.acknowledge(BOB, first, "called")
+    assert late.result == "lost"
+    assert texts(late.notices, BOB) == ["Ann already took this at 12:00. Thank you."]
+    assert texts(late.notices, PAT) == []
+    with store.tx() as db:
+        kinds = [(a.kind, a.actor) for a in db.scalars(select(AuditEvent))][-2:]
+        acks = [(a.action, a.by) for a in db.scalars(select(Acknowledgement))]
+    assert kinds == [("caregiver_ack_on_it", ANN), ("caregiver_ack_late", BOB)]
+    assert acks == [("on_it", ANN)]
+
+
+def test_called_the_clinic(care: CareService, store: Store) -> None:
+    link(care, ANN, "Ann")
+    first, *_ = escalation(store, PAT, care.clock.now())
+    outcome = care.acknowledge(ANN, first, "called")
+    assert texts(outcome.notices, PAT) == ["Ann called the clinic for you."]
+
+
+def test_only_a_linked_caregiver_can_take_an_alert(care: CareService, store: Store) -> None:
+    link(care, ANN, "Ann")
+    first, *_ = escalation(store, PAT, care.clock.now())
+    outcome = care.acknowledge(EVE, first, "on_it")
+    assert outcome.result == "gone"
+    assert texts(outcome.notices, PAT) == []
+    assert statuses(store) == ["sent", "pending", "pending"]
+
+
+def test_an_alert_the_patient_already_closed(care: CareService, store: Store) -> None:
+    link(care, ANN, "Ann")
+    first, *_ = escalation(store, PAT, care.clock.now())
+    with store.tx() as db:
+        occ = db.get(Occurrence, first)
+        assert occ is not None
+        db.add(
+            Acknowledgement(
+                person_id=occ.person_id,
+                plan_id=occ.plan_id,
+                group_key="refill",
+                action="done",
+                by=PAT,
+                at=care.clock.now(),
+            )
+        )
+    outcome = care.acknowledge(ANN, first, "on_it")
+    assert outcome.result == "closed"
+    assert texts(outcome.notices, ANN) == ["This is already sorted. Thank you."]
+
+
+def press(
+    care: CareService,
+    barrier: threading.Barrier,
+    results: dict[str, str],
+    who: str,
+    action: str,
+    occ: int,
+) -> None:
+    barrier.wait()
+    results[who] = care.acknowledge(who, occ, action).result
+
+
+def test_two_caregivers_racing_exactly_one_wins(care: CareService, store: Store) -> None:
+    link(care, ANN, "Ann")
+    link(care, BOB, "Bob")
+    for round_ in range(5):
+        first, *_ = escalation(store, PAT, care.clock.now(), group=f"race-{round_}")
+        barrier = threading.Barrier(2)
+        results: dict[str, str] = {}
+
+        threads = [
+            threading.Thread(target=press, args=(care, barrier, results, ANN, "on_it", first)),
+            threading.Thread(target=press, args=(care, barrier, results, BOB, "called", first)),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(results.values()) == ["lost", "won"], results
+    with store.tx() as db:
+        claims = db.scalars(select(CareClaim)).all()
+        acks = db.scalars(select(Acknowledgement)).all()
+    assert len(claims) == 5 and len(acks) == 5
