@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
+from bot.care_door import CareDoor, DoorTurn
 from bot.composer import Button, Message
 from bot.dialogue import Dialogue, Session, Turn
 
@@ -39,6 +40,29 @@ class Console:
         self.choices: list[Button] = []
         self.desk = desk
         self.key = key
+        self.care: CareDoor | None = None  # the caregiver part (checklist, card, history)
+
+    def _care_step(self, run: Callable[[CareDoor, Session], DoorTurn | None]) -> bool:
+        """A caregiver-part step (bot/care_door.py); False when it is not for that part."""
+        care = self.care
+        if care is None:
+            return False
+        handled = False
+
+        def step(session: Session) -> Turn:
+            nonlocal handled
+            result = run(care, session)
+            if result is None or not result.handled:
+                return Turn([], result.session if result else session)
+            handled = True
+            return Turn(result.messages, result.session)
+
+        turn = self.desk.turn(self.key, step) if self.desk else step(self.session)
+        if handled:
+            self._show(turn)
+        else:
+            self.session = turn.session
+        return handled
 
     def _step(self, step: Callable[[Session], Turn]) -> None:
         turn = self.desk.turn(self.key, step) if self.desk else step(self.session)
@@ -93,12 +117,23 @@ class Console:
             print(d.content.text("help_console"), file=self.out)
             self._step(lambda s: d.command(s, "help"))
         elif line.startswith("/"):
-            name = line[1:].split()[0].lower() if line[1:] else ""
-            self._step(lambda s: d.command(s, name))
+            name, _, args = line[1:].partition(" ")
+            name = name.lower()
+            if not (
+                self.care is not None
+                and self.care.is_command(name)
+                and self._care_step(lambda c, s: c.command(self.key, None, s, name, args.strip()))
+            ):
+                self._step(lambda s: d.command(s, name))
         elif line.isdigit() and 1 <= int(line) <= len(self.choices):
             data = self.choices[int(line) - 1].data
-            self._step(lambda s: d.press(s, data))
-        else:
+            if not (
+                self.care is not None
+                and self.care.is_ours(data)
+                and self._care_step(lambda c, s: c.press(self.key, None, s, data))
+            ):
+                self._step(lambda s: d.press(s, data))
+        elif not self._care_step(lambda c, s: c.text(self.key, None, s, line)):
             self._step(lambda s: d.text(s, line))
         return True
 
@@ -170,6 +205,9 @@ async def run_chat(settings: Settings, read: Callable[[str], str] = input) -> in
         settings, dialogue, clock, ConsoleNotifier(console, clock)
     )
     console.desk = ReminderDesk(dialogue, sessions, reminders)
+    from bot.care_door import build_care
+
+    console.care = build_care(store, clock, dialogue)
     scheduler = ReminderScheduler(reminders)
     if clock.speed != 1:
         flows = dialogue.reminder_flows

@@ -92,3 +92,20 @@ def test_bad_data_stops_start_up_with_a_message(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.returncode == 2
     assert "EMERGENCY_REGION" in result.stderr
+
+
+def test_local_chat_runs_the_withdrawal_checklist(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from bot.console import run_chat
+    from bot.settings import load_settings
+
+    monkeypatch.chdir(tmp_path)  # the chat saves files it shows (card, calendar) here
+    settings = load_settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    # agree, caregiver, tablets, USA, a time zone, then the checklist: the context questions are
+    # answered with the first choice each time, then one sign is ticked and "Done" pressed.
+    script = iter(["1", "2", "1", "1", "London", "/checklist", "1", "1", "10", "15", "/quit"])
+    asyncio.run(run_chat(settings, read=lambda prompt: next(script)))
+    out = capsys.readouterr().out
+    assert "Seeing or hearing things" in out
+    assert "Call 911 now" in out
