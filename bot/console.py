@@ -145,17 +145,8 @@ class Console:
             self._step(self.dialogue.start)
 
     def run(self, read: Callable[[str], str] = input) -> int:
-        self.begin()
-        prompt = self.dialogue.content.text("console_prompt")
-        while True:
-            try:
-                line = read(f"\n{prompt}")
-            except (EOFError, KeyboardInterrupt):
-                print(file=self.out)
-                print(self.dialogue.content.text("console_bye"), file=self.out)
-                return 0
-            if not self.handle(line):
-                return 0
+        """The chat without reminders (no store): `run_async` on a fresh event loop."""
+        return asyncio.run(self.run_async(read))
 
     async def run_async(self, read: Callable[[str], str] = input) -> int:
         """`run`, while the event loop (and the scheduler on it) keeps going between lines."""
