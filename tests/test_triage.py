@@ -68,6 +68,11 @@ URGENT = [
     "she's very sleepy and dizzy since the dose went up",
     "my husband on dialysis is confused since starting baclofen",
     "since we started lowering the dose he is anxious and shaky",
+    "theres a noise coming from her stomach where the pump is",
+    "i've been out of baclofen since saturday",
+    "i forgot to pack my baclofen and im away till sunday",
+    "pharmacy had no stock so i havent taken any for 2 days",
+    "goosebumps and tingling all over and i'm on the pump",
 ]
 
 ROUTINE = [
@@ -82,6 +87,9 @@ ROUTINE = [
     "he isn't itchy or stiff, I just want to know what to watch for",
     "is baclofen safe to take with alcohol",
     "how often do pump refills happen",
+    "forgot my baclofen this morning, what is the usual advice",
+    "what's the difference between the two pump alarms",
+    "can I go in a sauna with my pump",
 ]
 
 
