@@ -52,6 +52,9 @@ EMERGENCY = [
     "accidently doubled my dose",
     "peeing dark brown and my legs are really painful",
     "I don't want to live anymore",
+    "please help my husband is making gurgling noises and his breathing sounds wrong",
+    "i took like 15 of my baclofen tablets an hour ago",
+    "my toddler took my tablets",
 ]
 
 URGENT = [
@@ -90,6 +93,10 @@ ROUTINE = [
     "forgot my baclofen this morning, what is the usual advice",
     "what's the difference between the two pump alarms",
     "can I go in a sauna with my pump",
+    "he has taken 30mg of baclofen a day for years",
+    "my son took his tablets with juice",
+    "my daughter has seizures controlled with keppra, can she have baclofen",
+    "my son's pump refill is tomorrow, what do I bring",
 ]
 
 
