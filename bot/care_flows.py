@@ -426,3 +426,18 @@ class CaregiverButtons:
         last = messages[-1]
         buttons = (*self.service.alert_buttons(item.occurrence_id), *last.buttons)
         return [*messages[:-1], replace(last, buttons=buttons)]
+
+
+class RecheckWording:
+    """Wraps the reminder `Renderer`: the checklist's one-off re-check is worded from
+    content/checklist.yaml (in the person's voice), with a button that starts the checklist;
+    everything else goes to the inner renderer."""
+
+    def __init__(self, inner: Any, checklist: Checklist) -> None:
+        self.inner = inner
+        self.checklist = checklist
+
+    def render(self, item: Any) -> list[Message]:
+        if item.plan_kind != "recheck":
+            return list(self.inner.render(item))
+        return [self.checklist.recheck_due_message(item.person.voice)]

@@ -79,6 +79,7 @@ class Buttons(_Strict):
     unticked: str
     share_yes: str
     share_no: str
+    start: str
 
 
 class Texts(_Strict):
@@ -375,7 +376,9 @@ class Checklist:
         return Message(self._t(key, voice, hours=str(self.spec.recheck_hours)), kind="info")
 
     def recheck_due_message(self, voice: str) -> Message:
-        return Message(self._t("recheck_due", voice), kind="prompt")
+        """The re-check reminder, when it falls due: its button starts the checklist."""
+        start = Button(self._b("start"), f"{PREFIX}:start")
+        return Message(self._t("recheck_due", voice), (start,), kind="prompt")
 
     def share_message(self, voice: str, targets: Sequence[Button], record: int) -> Message:
         """Ask whether to send the result on: one button per target, then "No"."""

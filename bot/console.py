@@ -198,7 +198,7 @@ async def run_chat(settings: Settings, read: Callable[[str], str] = input) -> in
     console.desk = ReminderDesk(dialogue, sessions, reminders)
     from bot.care_door import build_care
 
-    console.care = build_care(store, clock, dialogue)
+    console.care = build_care(store, clock, dialogue, reminders)
     scheduler = ReminderScheduler(reminders)
     if clock.speed != 1:
         flows = dialogue.reminder_flows

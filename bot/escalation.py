@@ -54,6 +54,9 @@ RULES: dict[str, Rule] = {
         Rule("taper_caregiver", Level.CAREGIVER, to_caregivers=True),
         Rule("taper_step", Level.ROUTINE, ackable=False),
         Rule("taper_check", Level.ROUTINE),
+        # The one-off "check again" after a checklist said "keep watching": the person only,
+        # never louder (its words are in content/checklist.yaml, its button starts the checklist).
+        Rule("recheck_due", Level.ROUTINE, ackable=False),
     )
 }
 

@@ -1,4 +1,5 @@
-"""Plans turned into dated occurrences: pump refills and prescribed tapers. Pure: no I/O.
+"""Plans turned into dated occurrences: pump refills, prescribed tapers and the one-off re-check
+after the withdrawal checklist said "keep watching". Pure: no I/O.
 
 A refill plan (appointment date, pump alarm date, reminder time) gives reminders before the
 appointment and, if it passes unconfirmed, the escalation ladder of `bot.escalation`, keyed to
@@ -312,6 +313,29 @@ def taper_schedule(plan: TaperPlan, zone: str, ladder: Ladder, now: dt.datetime)
     return [d for d in dues if d.due_at > now]
 
 
+# -- the checklist's re-check --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecheckPlan:
+    """One reminder to go through the withdrawal checklist again, at `due_at` (aware UTC)."""
+
+    due_at: dt.datetime
+
+    def to_data(self) -> dict[str, Any]:
+        return {"due_at": self.due_at.astimezone(UTC).isoformat()}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> RecheckPlan:
+        return cls(dt.datetime.fromisoformat(data["due_at"]).astimezone(UTC))
+
+
+def recheck_schedule(plan: RecheckPlan, now: dt.datetime) -> list[Due]:
+    """The one occurrence; it never escalates (see the rule in `bot.escalation`)."""
+    due = Due("recheck_due", "recheck", plan.due_at)
+    return [due] if due.due_at > now else []
+
+
 def schedule(
     kind: str, data: dict[str, Any], zone: str, ladder: Ladder, now: dt.datetime
 ) -> list[Due]:
@@ -320,4 +344,6 @@ def schedule(
         return refill_schedule(RefillPlan.from_data(data), zone, ladder, now)
     if kind == "taper":
         return taper_schedule(TaperPlan.from_data(data), zone, ladder, now)
+    if kind == "recheck":
+        return recheck_schedule(RecheckPlan.from_data(data), now)
     raise ValueError(f"unknown plan kind {kind!r}")

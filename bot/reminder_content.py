@@ -1,7 +1,8 @@
 """The words of the reminder part, loaded from content/reminders.yaml and checked on load.
 
-Every rule in bot/escalation.py must have its message; every clinical message cites fact ids
-that exist in content/facts.yaml, and any number it holds must appear in one of those facts.
+Every rule in bot/escalation.py must have its message (but the checklist's re-check, worded in
+content/checklist.yaml); every clinical message cites fact ids that exist in content/facts.yaml,
+and any number it holds must appear in one of those facts.
 A bad file stops start-up with the file, the entry and the problem named. This module holds no
 text of its own.
 """
@@ -22,6 +23,7 @@ from bot.paths import data_dir
 _NUMBER = re.compile(r"(?<![A-Za-z0-9-])\d+(?:[.,]\d+)?")
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 EXTRA_MESSAGES = ("refill_tomorrow", "refill_today")
+WORDED_ELSEWHERE = ("recheck_due",)  # content/checklist.yaml (rendered by bot.care_flows)
 
 
 class _Strict(BaseModel):
@@ -91,7 +93,7 @@ class ReminderWords:
 def load_reminder_words(content: Content, folder: Path | None = None) -> ReminderWords:
     path = (folder or data_dir("content")) / "reminders.yaml"
     data = load_yaml_model(path, RemindersFile)
-    needed = set(RULES) | set(EXTRA_MESSAGES)
+    needed = (set(RULES) - set(WORDED_ELSEWHERE)) | set(EXTRA_MESSAGES)
     missing = sorted(needed - data.messages.keys())
     if missing:
         raise DataError(f"{path}: messages: no text for: {', '.join(missing)}")

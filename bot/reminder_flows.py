@@ -533,7 +533,7 @@ class ReminderFlows:
             return FlowResult([], state, (SetStatus(plan.id, "cancelled"),))
         if action == "keep":
             return FlowResult([self._info("ack_already")], state)
-        if action == "change":
+        if action == "change" and plan.kind in ("refill", "taper"):
             return self.command(ctx, state, plan.kind)
         return FlowResult([self._info("ack_gone")], state)
 
@@ -578,7 +578,7 @@ class ReminderFlows:
                     time=fmt_time(refill.remind_at),
                     status=status,
                 )
-            else:
+            elif plan.kind == "taper":
                 taper = TaperPlan.from_data(plan.data)
                 text = self._t(
                     "list_taper",
@@ -587,6 +587,11 @@ class ReminderFlows:
                     end=self.day(taper.last_day),
                     status=status,
                 )
+            else:  # the checklist's one-off re-check: it can only be deleted
+                text = self._t("list_recheck", status=status)
+                delete = self._b("delete_plan", f"rp:delete:{plan.id}")
+                messages.append(Message(text, (delete,), kind="prompt"))
+                continue
             toggle = (
                 self._b("resume", f"rp:resume:{plan.id}")
                 if plan.status == "paused"
@@ -715,7 +720,7 @@ class ReminderFlows:
                 days = int(item.payload.get("days", 0))
                 kind = {0: "refill_today", 1: "refill_tomorrow"}.get(days, kind)
                 values["days"] = str(days)
-        else:
+        elif item.plan_kind == "taper":
             taper = TaperPlan.from_data(item.plan_data)
             ordered = sorted(taper.steps, key=lambda s: s.start)
             number = int(item.payload.get("step", 1))

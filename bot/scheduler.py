@@ -443,9 +443,10 @@ class Reminders:
         return count
 
     def _finish_taper(self, db: Any, plan_id: int) -> None:
-        """A taper whose last reminder went out is done (a refill waits for "Refill done")."""
+        """A taper (or a re-check) whose last reminder went out is done (a refill waits for
+        "Refill done")."""
         plan = db.get(Plan, plan_id)
-        if plan is None or plan.kind != "taper" or plan.status != "active":
+        if plan is None or plan.kind not in ("taper", "recheck") or plan.status != "active":
             return
         left = db.scalar(
             select(func.count(Occurrence.id)).where(

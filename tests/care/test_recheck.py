@@ -1,0 +1,132 @@
+"""The checklist's "keep watching" sets a real re-check: a one-off reminder plan, due after
+recheck_hours, worded by the checklist with a button that starts it again. "Call the clinic
+today" and "call the emergency number" set nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pytest
+
+from bot.care_door import CareDoor, build_care
+from bot.clock import FakeClock
+from bot.composer import Message
+from bot.content import Content
+from bot.dialogue import Dialogue, Session
+from bot.escalation import HIGH_RISK, RULES, Level
+from bot.plans import RecheckPlan, schedule
+from bot.reminder_content import load_reminder_words
+from bot.reminder_flows import Ctx, ReminderFlows, ReminderState, Wording
+from bot.scheduler import Reminders
+from bot.store import Store
+
+from .test_linking import PAT
+
+WATCH = ["cl:route:tablets", "cl:cause:no", "cl:done"]
+CLINIC = ["cl:route:tablets", "cl:cause:yes", "cl:done"]
+EMERGENCY = ["cl:route:tablets", "cl:cause:no", "cl:t:confusion", "cl:done"]
+
+
+@dataclass
+class Chats:
+    got: list[tuple[str, Message]] = field(default_factory=list)
+
+    async def send(self, chat_key: str, messages: Sequence[Message]) -> list[str]:
+        self.got.extend((chat_key, m) for m in messages)
+        return [str(len(self.got))]
+
+    def to(self, key: str) -> list[Message]:
+        return [m for k, m in self.got if k == key]
+
+
+@dataclass
+class Setup:
+    door: CareDoor
+    reminders: Reminders
+    chats: Chats
+    flows: ReminderFlows
+
+
+@pytest.fixture
+def setup(store: Store, clock: FakeClock, content: Content, dialogue: Dialogue) -> Setup:
+    chats = Chats()
+    flows = ReminderFlows(load_reminder_words(content))
+    reminders = Reminders(store, clock, chats, Wording(flows, content.emergency_number))
+    return Setup(build_care(store, clock, dialogue, reminders), reminders, chats, flows)
+
+
+def run(door: CareDoor, session: Session, data: list[str]) -> tuple[list[Message], Session]:
+    turn = door.command(PAT, "Pat", session, "checklist")
+    assert turn is not None
+    for d in data:
+        pressed = door.press(PAT, "Pat", turn.session, d)
+        assert pressed is not None
+        turn = pressed
+    return turn.messages, turn.session
+
+
+def test_the_rule_is_routine_and_for_the_person_only() -> None:
+    rule = RULES["recheck_due"]
+    assert (rule.level, rule.to_person, rule.to_caregivers, rule.ackable) == (
+        Level.ROUTINE,
+        True,
+        False,
+        False,
+    )
+    now = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+    data = RecheckPlan(now + dt.timedelta(hours=4)).to_data()
+    dues = schedule("recheck", data, "Europe/London", HIGH_RISK, now)
+    assert [(d.kind, d.due_at) for d in dues] == [("recheck_due", now + dt.timedelta(hours=4))]
+    assert schedule("recheck", data, "UTC", HIGH_RISK, now + dt.timedelta(hours=5)) == []
+
+
+async def test_keep_watching_reminds_after_recheck_hours_and_the_button_starts_it(
+    setup: Setup, clock: FakeClock
+) -> None:
+    messages, session = run(setup.door, Session(consent=True), WATCH)
+    assert messages[0].text.startswith("Keep watching for now.")
+    assert messages[1].text == "I will remind you to check again in 4 hours."
+
+    plans = setup.reminders.plans(PAT)
+    assert [(p.kind, p.next_due) for p in plans] == [
+        ("recheck", clock.now() + dt.timedelta(hours=4))
+    ]
+    ctx = Ctx(True, "Europe/London", "US", "911", clock.now())
+    listed = setup.flows.list_messages(ctx, ReminderState(plans=tuple(plans)))
+    assert listed[1].text.startswith("Re-check for withdrawal signs")
+    assert [b.data for b in listed[1].buttons] == [f"rp:delete:{plans[0].id}"]
+
+    clock.advance(dt.timedelta(hours=3, minutes=59))
+    assert await setup.reminders.deliver_due() == 0
+    clock.advance(dt.timedelta(minutes=2))
+    assert await setup.reminders.deliver_due() == 1
+    [due] = setup.chats.to(PAT)
+    assert due.text == "It is time to check again for signs of withdrawal. Send /checklist."
+    assert [(b.label, b.data) for b in due.buttons] == [("Start the checklist", "cl:start")]
+    assert setup.reminders.plans(PAT) == []  # a one-off: done once sent
+    assert await setup.reminders.deliver_due() == 0
+
+    opened = setup.door.press(PAT, "Pat", session, due.buttons[0].data)
+    assert opened is not None
+    assert [b.data for b in opened.messages[0].buttons][:3] == [
+        "cl:route:pump",
+        "cl:route:tablets",
+        "cl:route:both",
+    ]
+    cause = setup.door.press(PAT, "Pat", opened.session, "cl:route:tablets")
+    assert cause is not None  # the checklist is open and goes on as usual
+    assert [b.data for b in cause.messages[0].buttons][:2] == ["cl:cause:yes", "cl:cause:no"]
+
+
+@pytest.mark.parametrize("answers", [CLINIC, EMERGENCY], ids=["clinic_today", "emergency"])
+async def test_clinic_today_and_emergency_schedule_nothing(
+    setup: Setup, clock: FakeClock, answers: list[str]
+) -> None:
+    messages, _ = run(setup.door, Session(consent=True), answers)
+    assert not any("remind you to check again" in m.text for m in messages)
+    assert setup.reminders.plans(PAT) == []
+    clock.advance(dt.timedelta(hours=24))
+    assert await setup.reminders.deliver_due() == 0
+    assert setup.chats.got == []
