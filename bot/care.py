@@ -79,6 +79,7 @@ def ack_data(action: str, occurrence_id: int) -> str:
 # -- words ---------------------------------------------------------------------------------
 
 REQUIRED = (
+    "safety_alert",
     "invite_code",
     "join_bad_code",
     "join_limit",

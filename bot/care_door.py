@@ -9,17 +9,32 @@ and never skip the dialogue's safety triage for free text (see `CareFlows.text`)
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from bot.care import load_care_words
-from bot.care_flows import COMMANDS, PREFIXES, CareFlows, CareState, CareTurn, Who
+from bot.care_flows import (
+    COMMANDS,
+    PREFIXES,
+    CareFlows,
+    CareState,
+    CareTurn,
+    RecheckWording,
+    Who,
+)
 from bot.care_store import CareService, Notice
 from bot.checklist import Checklist, load_checklist
 from bot.clock import Clock
 from bot.composer import Message
-from bot.core import Safety
+from bot.core import Decision, Safety
 from bot.dialogue import Dialogue, Session
+from bot.plans import RecheckPlan
 from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.scheduler import Reminders
 
 
 @dataclass(frozen=True)
@@ -82,13 +97,34 @@ class CareDoor:
             return DoorTurn(session, [], [], handled=False)
         return self._turn(session, result)
 
+    def after_text(self, key: str, session: Session, decision: Decision | None) -> list[Notice]:
+        """The triage contract: an emergency alerts the person's linked caregivers."""
+        if decision is None or decision.safety is not Safety.EMERGENCY:
+            return []
+        return self.service.safety_alert(key, self.dialogue.number(session))
+
     def deleted(self, key: str) -> list[Notice]:
         """`/delete_my_data` confirmed: remove every row and say who must be told."""
         return self.service.delete_everything(key)
 
 
-def build_care(store: Store, clock: Clock, dialogue: Dialogue) -> CareDoor:
-    """The caregiver part, on the same store and clock as the reminders."""
+def _recheck_hook(reminders: Reminders, clock: Clock) -> Callable[[str, dt.timedelta], bool]:
+    """Sets the checklist's re-check as a one-off reminder plan of the person (a newer one
+    replaces an older one)."""
+
+    def schedule(key: str, after: dt.timedelta) -> bool:
+        reminders.create_plan(key, "recheck", RecheckPlan(clock.now() + after).to_data())
+        return True
+
+    return schedule
+
+
+def build_care(
+    store: Store, clock: Clock, dialogue: Dialogue, reminders: Reminders | None = None
+) -> CareDoor:
+    """The caregiver part, on the same store and clock as the reminders. With the reminder
+    service, a "keep watching" checklist sets a real re-check reminder, worded by the checklist
+    (its renderer is wrapped); without it, the person is told to set their own alarm."""
     content = dialogue.content
     words = load_care_words(content.facts)
     checklist = Checklist(load_checklist(content.facts))
@@ -97,4 +133,11 @@ def build_care(store: Store, clock: Clock, dialogue: Dialogue) -> CareDoor:
     def is_urgent(text: str) -> bool:
         return dialogue.engine.classify(text).safety is not Safety.ROUTINE
 
-    return CareDoor(CareFlows(service, checklist, words, is_urgent=is_urgent), dialogue)
+    schedule_recheck = None
+    if reminders is not None:
+        reminders.renderer = RecheckWording(reminders.renderer, checklist)
+        schedule_recheck = _recheck_hook(reminders, clock)
+    flows = CareFlows(
+        service, checklist, words, is_urgent=is_urgent, schedule_recheck=schedule_recheck
+    )
+    return CareDoor(flows, dialogue)

@@ -405,6 +405,28 @@ class CareService:
                 self._info(other, "unlink_told", name=my_name),
             ]
 
+    def safety_alert(self, key: str, emergency_number: str) -> list[Notice]:
+        """A message from `key` was triaged as an emergency: tell each linked caregiver (never
+        the message itself), and keep an audit event."""
+        now = self.clock.now()
+        with self.store.tx() as db:
+            patient = self.store.person(db, key, now, create=False)
+            if patient is None:
+                return []
+            links = db.scalars(
+                select(CaregiverLink).where(CaregiverLink.person_id == patient.id)
+            ).all()
+            if not links:
+                return []
+            name = self._name(db, patient.id)
+            self.store.audit(db, now, key, "safety_alert", patient.id, caregivers=len(links))
+            return [
+                self._info(
+                    link.caregiver_key, "safety_alert", name=name, emergency_number=emergency_number
+                )
+                for link in links
+            ]
+
     # -- alerts that close the loop ----------------------------------------------------------
 
     def alert_buttons(self, occurrence_id: int) -> tuple[Button, ...]:

@@ -330,16 +330,19 @@ class TelegramDoor:
         notices = [] if notices is None else notices
         care = self.care
 
-        def deleting(session: Session) -> Turn:
+        def with_care(session: Session) -> Turn:
             turn = step(session)
-            if turn.delete_data and care is not None:  # linked people are told the link ended
-                notices.extend(care.deleted(f"{CHAT_PREFIX}{key}"))
+            if care is not None:
+                if turn.delete_data:  # linked people are told the link ended
+                    notices.extend(care.deleted(f"{CHAT_PREFIX}{key}"))
+                else:  # an emergency alerts the linked caregivers (the triage contract)
+                    notices.extend(care.after_text(f"{CHAT_PREFIX}{key}", session, turn.decision))
             return turn
 
         # In a group nobody's own session is used or kept, so nothing personal can leak there.
         async with self._lock(key if private else f"chat:{chat.id}"):
             if private and self.desk is not None:
-                turn = self.desk.turn(key, deleting)
+                turn = self.desk.turn(key, with_care)
             else:
                 session = (self.sessions.get(key) or Session()) if private else Session()
                 turn = step(session)
@@ -629,7 +632,7 @@ def _add_reminders(
     from bot.care_door import build_care
     from bot.care_flows import CaregiverButtons
 
-    door.care = build_care(store, clock, dialogue)
+    door.care = build_care(store, clock, dialogue, service)
     service.renderer = CaregiverButtons(service.renderer, door.care.service)
     door.reminding = Reminding(store, Leadership(url, scheduler.start, scheduler.stop))
 

@@ -8,6 +8,7 @@ the test moves it on and delivers what is due, as the scheduler's wake-ups would
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from collections.abc import AsyncIterator
@@ -181,3 +182,24 @@ async def test_deleting_my_data_tells_the_caregivers(
     told = await fake.replies(ANN, after=before)
     assert texts(told) == ["Person 101 deleted their data, so your link with them has ended."]
     assert door.care.service.links(f"tg:{ANN}") == []
+
+
+async def test_an_emergency_message_alerts_the_linked_caregivers_but_not_its_words(
+    world: tuple[FakeBotApi, Any, FakeClock],
+) -> None:
+    fake, _door, _clock = world
+    await link(fake, ANN)
+    await link(fake, BOB)
+    before = {who: len(fake.sent(who)) for who in (ANN, BOB)}
+    reply = await say(fake, "I think I'm having a seizure and my hands are shaking", PAT)
+    assert texts(reply)[0].startswith("Call 911 now.")
+    for who in (ANN, BOB):
+        alert = texts(await fake.replies(who, after=before[who]))
+        assert alert[0].startswith(
+            "Person 101 just sent me a message that sounded like an emergency."
+        )
+        assert "seizure" not in alert[0]  # the patient's words stay private
+    quiet = len(fake.sent(ANN))
+    await say(fake, "what is a baclofen pump", PAT)
+    await asyncio.sleep(0.5)  # notices go out right after the reply: give them the time
+    assert len(fake.sent(ANN)) == quiet  # a routine question alerts nobody
