@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from bot.loading import DataError, load_yaml_model
+from bot.triage import required_literals
 
 _GAP = r"(?:\S+ ){0,3}"
 
@@ -49,7 +50,11 @@ class Guards:
 
     def __init__(self, rules: GuardsFile, source: Path | None = None) -> None:
         where = source or Path("guard rules")
-        self._dosing = _compile_any(rules.personal_dosing, where)
+        # One regex per dosing shape, each searched only when the strings every match of it
+        # needs are in the message (a message with none of them cannot match that shape).
+        self._dosing = [
+            (_compile_any([p], where), required_literals(p)) for p in rules.personal_dosing
+        ]
         self._lifting = _compile_any(rules.rule_lifting, where) if rules.rule_lifting else None
         self._third_person = _compile_any(rules.third_person, where)
         self._domain = frozenset(rules.domain_words.split())
@@ -62,7 +67,11 @@ class Guards:
     def check(self, normalised_text: str) -> GuardResult:
         words = set(normalised_text.split())
         return GuardResult(
-            personal_dosing=bool(self._dosing.search(normalised_text)),
+            personal_dosing=any(
+                (needs is None or any(map(normalised_text.__contains__, needs)))
+                and rx.search(normalised_text)
+                for rx, needs in self._dosing
+            ),
             rule_lifting=bool(self._lifting and self._lifting.search(normalised_text)),
             domain=bool(words & self._domain),
             other_topic=bool(words & self._other),
