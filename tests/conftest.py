@@ -11,6 +11,9 @@ from bot.dialogue import Dialogue
 from bot.runtime import build_dialogue
 from bot.settings import load_settings
 
+# Database fixtures (db_url on SQLite and PostgreSQL, store, clock, content) for every folder.
+pytest_plugins = ["tests.databases"]
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 PUBLIC_SAMPLE = ROOT.parent / "shared" / "eval" / "public-sample.jsonl"

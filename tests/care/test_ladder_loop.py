@@ -5,42 +5,28 @@ wins, the ladder stops, and the patient and the other caregiver are told who too
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
 from bot.care_flows import CaregiverButtons
 from bot.care_store import CareService
 from bot.clock import FakeClock
-from bot.composer import Message
 from bot.content import Content
 from bot.plans import RefillPlan
 from bot.reminder_content import load_reminder_words
 from bot.reminder_flows import ReminderFlows, Wording
 from bot.scheduler import Reminders
 from bot.store import Occurrence, Store
+from tests.databases import RecordingNotifier
 
 from .conftest import texts
 from .test_linking import ANN, BOB, PAT, link
 
 
-@dataclass
-class Chats:
-    got: list[tuple[str, Message]] = field(default_factory=list)
-
-    async def send(self, chat_key: str, messages: Sequence[Message]) -> list[str]:
-        self.got.extend((chat_key, m) for m in messages)
-        return [str(len(self.got))]
-
-    def to(self, key: str) -> list[Message]:
-        return [m for k, m in self.got if k == key]
-
-
 async def test_missed_refill_two_caregivers_one_takes_it_the_ladder_stops(
     care: CareService, store: Store, clock: FakeClock, content: Content
 ) -> None:
-    chats = Chats()
+    chats = RecordingNotifier(clock)
     wording = Wording(ReminderFlows(load_reminder_words(content)), content.emergency_number)
     reminders = Reminders(store, clock, chats, CaregiverButtons(wording, care))
     link(care, ANN, "Ann")
@@ -57,7 +43,7 @@ async def test_missed_refill_two_caregivers_one_takes_it_the_ladder_stops(
         assert due is not None, "the ladder ended without alerting a caregiver"
         clock.set(due)
         await reminders.deliver_due()
-    alert_ann, alert_bob = chats.to(ANN)[-1], chats.to(BOB)[-1]
+    alert_ann, alert_bob = chats.to(ANN)[-1].message, chats.to(BOB)[-1].message
     for alert in (alert_ann, alert_bob):
         labels = [b.label for b in alert.buttons]
         assert labels[:2] == ["I'm on it", "Called the clinic"]

@@ -5,8 +5,7 @@ today" and "call the emergency number" set nothing."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 
@@ -21,6 +20,7 @@ from bot.reminder_content import load_reminder_words
 from bot.reminder_flows import Ctx, ReminderFlows, ReminderState, Wording
 from bot.scheduler import Reminders
 from bot.store import Store
+from tests.databases import RecordingNotifier
 
 from .test_linking import PAT
 
@@ -30,28 +30,16 @@ EMERGENCY = ["cl:route:tablets", "cl:cause:no", "cl:t:confusion", "cl:done"]
 
 
 @dataclass
-class Chats:
-    got: list[tuple[str, Message]] = field(default_factory=list)
-
-    async def send(self, chat_key: str, messages: Sequence[Message]) -> list[str]:
-        self.got.extend((chat_key, m) for m in messages)
-        return [str(len(self.got))]
-
-    def to(self, key: str) -> list[Message]:
-        return [m for k, m in self.got if k == key]
-
-
-@dataclass
 class Setup:
     door: CareDoor
     reminders: Reminders
-    chats: Chats
+    chats: RecordingNotifier
     flows: ReminderFlows
 
 
 @pytest.fixture
 def setup(store: Store, clock: FakeClock, content: Content, dialogue: Dialogue) -> Setup:
-    chats = Chats()
+    chats = RecordingNotifier(clock)
     flows = ReminderFlows(load_reminder_words(content))
     reminders = Reminders(store, clock, chats, Wording(flows, content.emergency_number))
     return Setup(build_care(store, clock, dialogue, reminders), reminders, chats, flows)
@@ -102,7 +90,8 @@ async def test_keep_watching_reminds_after_recheck_hours_and_the_button_starts_i
     assert await setup.reminders.deliver_due() == 0
     clock.advance(dt.timedelta(minutes=2))
     assert await setup.reminders.deliver_due() == 1
-    [due] = setup.chats.to(PAT)
+    [received] = setup.chats.to(PAT)
+    due = received.message
     assert due.text == "It is time to check again for signs of withdrawal. Send /checklist."
     assert [(b.label, b.data) for b in due.buttons] == [("Start the checklist", "cl:start")]
     assert setup.reminders.plans(PAT) == []  # a one-off: done once sent

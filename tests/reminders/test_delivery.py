@@ -15,7 +15,7 @@ from bot.plans import RefillPlan
 from bot.reminder_flows import ReminderFlows, Wording
 from bot.scheduler import Reminders, ReminderScheduler
 from bot.store import Base, Delivery, Store, open_store
-from tests.reminders.conftest import RecordingNotifier
+from tests.databases import RecordingNotifier
 
 UTC = dt.UTC
 ME = "tg:1"

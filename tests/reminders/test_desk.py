@@ -17,7 +17,7 @@ from bot.runtime import build_dialogue
 from bot.scheduler import Reminders
 from bot.settings import load_settings
 from bot.store import Occurrence, Person, SqlSessions, Store
-from tests.reminders.conftest import RecordingNotifier
+from tests.databases import RecordingNotifier
 
 UTC = dt.UTC
 KEY = "console:local"

@@ -15,7 +15,7 @@ from bot.clock import FakeClock
 from bot.plans import RefillPlan, TaperPlan, TaperStep
 from bot.scheduler import Reminders
 from bot.store import AuditEvent, Delivery, Occurrence, Person, Plan, Store
-from tests.reminders.conftest import RecordingNotifier
+from tests.databases import RecordingNotifier
 
 UTC = dt.UTC
 ME, CARER = "tg:1", "tg:2"
