@@ -479,25 +479,7 @@ class CareService:
                     .where(group, Occurrence.status == "pending")
                     .values(status="acked")
                 )
-                db.add(
-                    Acknowledgement(
-                        person_id=person.id,
-                        plan_id=plan.id,
-                        group_key=occ.group_key,
-                        action=action,
-                        by=by,
-                        at=now,
-                    )
-                )
-                self.store.audit(
-                    db,
-                    now,
-                    by,
-                    f"caregiver_ack_{action}",
-                    person.id,
-                    plan=plan.id,
-                    occurrence=occ.id,
-                )
+                self.store.acknowledged(db, now, by, occ, plan, action, f"caregiver_ack_{action}")
                 taker = self._name_of_key(db, by)
                 patient = self._name(db, person.id)
                 notices = [

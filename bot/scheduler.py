@@ -298,19 +298,7 @@ class Reminders:
                 result = AckResult(action, plan.kind, dict(plan.data))
             else:
                 return AckResult("gone")
-            db.add(
-                Acknowledgement(
-                    person_id=person.id,
-                    plan_id=plan.id,
-                    group_key=occ.group_key,
-                    action=action,
-                    by=by,
-                    at=now,
-                )
-            )
-            self.store.audit(
-                db, now, by, f"ack_{action}", person.id, plan=plan.id, occurrence=occ.id
-            )
+            self.store.acknowledged(db, now, by, occ, plan, action, f"ack_{action}")
         self._changed()
         return result
 

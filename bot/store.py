@@ -274,6 +274,29 @@ class Store:
                 setattr(person, name, value)
             person.updated_at = now
 
+    def acknowledged(
+        self,
+        db: Session,
+        at: dt.datetime,
+        by: str,
+        occurrence: Occurrence,
+        plan: Plan,
+        action: str,
+        audit_kind: str,
+    ) -> None:
+        """Record who answered an occurrence and how, with its audit event."""
+        db.add(
+            Acknowledgement(
+                person_id=plan.person_id,
+                plan_id=plan.id,
+                group_key=occurrence.group_key,
+                action=action,
+                by=by,
+                at=at,
+            )
+        )
+        self.audit(db, at, by, audit_kind, plan.person_id, plan=plan.id, occurrence=occurrence.id)
+
     def audit(
         self,
         db: Session,
