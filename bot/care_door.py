@@ -28,7 +28,7 @@ from bot.care_store import CareService, Notice
 from bot.checklist import Checklist, load_checklist
 from bot.clock import Clock
 from bot.composer import Message
-from bot.core import Decision, Safety
+from bot.core.engine import Decision, Safety
 from bot.dialogue import Dialogue, Session
 from bot.plans import RecheckPlan
 from bot.store import Store

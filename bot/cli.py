@@ -43,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _classify(args: argparse.Namespace, out: TextIO) -> int:
-    from bot.core import Engine, Profile
+    from bot.core.engine import Engine, Profile
 
     engine = Engine.load()
     if not args.jsonl:
@@ -98,8 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return run_bot(settings)
         if command == "evaluate":
-            from bot.core import Engine
-            from bot.evaluate import evaluate, read_jsonl
+            from bot.core.engine import Engine
+            from bot.tools.evaluate import evaluate, read_jsonl
 
             report = evaluate(Engine.load(), read_jsonl(args.files))
             print(report.summary())
@@ -107,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("\n".join(report.misses))
             return 0
         if command == "calibrate":
-            from bot.calibrate import main as calibrate_main
+            from bot.tools.calibrate import main as calibrate_main
 
             files = args.files or sorted(Path("tests/data").glob("dev_*.jsonl"))
             return calibrate_main(files)
@@ -116,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return check_main(as_json=args.json)
         if command == "bench":
-            from bot.bench import main as bench_main
+            from bot.tools.bench import main as bench_main
 
             return bench_main(args.messages)
     except (DataError, SettingsError) as exc:

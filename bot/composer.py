@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.content import VOICES, Answer, Content
-from bot.core import Action, Decision, Safety
-from bot.intents import Intent
+from bot.core.engine import Action, Decision, Safety
+from bot.core.intents import Intent
 
 MAX_SOURCE_NAMES = 3  # publishers named under an answer; /sources lists them all
 # Feature intents whose reply carries a button that starts the flow: (ui string, button data).

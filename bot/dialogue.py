@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from bot import timezones
 from bot.composer import Audience, Button, Composer, Message
 from bot.content import Content
-from bot.core import Action, Decision, Engine, Profile, Safety
+from bot.core.engine import Action, Decision, Engine, Profile, Safety
 from bot.reminder_content import load_reminder_words
 from bot.reminder_flows import (
     COMMANDS as REMINDER_COMMANDS,

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.content import load_content
-from bot.core import Engine
+from bot.core.engine import Engine
+from bot.core.intents import KNOWLEDGE_IDS
 from bot.dialogue import Dialogue
-from bot.intents import KNOWLEDGE_IDS
 from bot.settings import Settings
 
 if TYPE_CHECKING:

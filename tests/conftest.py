@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import Engine
+from bot.core.engine import Engine
 from bot.dialogue import Dialogue
 from bot.runtime import build_dialogue
 from bot.settings import load_settings

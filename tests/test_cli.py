@@ -13,7 +13,7 @@ from bot.dialogue import Dialogue
 
 from .conftest import ROOT
 
-CONTRACT_KEYS = ["text", "safety", "action", "intent", "score", "alternatives", "answer_id"]
+CONTRACT_KEYS = ["text", "safety", "action", "intent", "score", "alternatives", "answer_id", "sign"]
 
 
 def _run(*args: str, stdin: str = "", cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:

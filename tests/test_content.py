@@ -9,8 +9,8 @@ import pytest
 
 from bot.content import VOICES, Content, load_content
 from bot.content_check import build_rows, summary_problems, unsupported_numbers
+from bot.core.intents import KNOWLEDGE_IDS
 from bot.dialogue import Dialogue
-from bot.intents import KNOWLEDGE_IDS
 from bot.runtime import REQUIRED_ANSWERS
 
 DOSE_INSTRUCTION = re.compile(

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from bot.content import load_content
-from bot.core import Engine
+from bot.core.engine import Engine
 from bot.loading import DataError
 from bot.runtime import REQUIRED_ANSWERS
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.core import Engine
-from bot.evaluate import Report, evaluate, read_jsonl
+from bot.core.engine import Engine
+from bot.tools.evaluate import Report, evaluate, read_jsonl
 
 from .conftest import DATA, PUBLIC_SAMPLE
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core import Engine
+from bot.core.engine import Engine
 
 PERSONAL_DOSING = [
     "how many mg should I take",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core import Engine, Profile
+from bot.core.engine import Engine, Profile
 
 EMERGENCY = [
     # seizure, first and third person, misspelt, lay words, buried in a story

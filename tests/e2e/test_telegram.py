@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from bot.composer import Message
-from bot.core import Action, Engine, Profile
+from bot.core.engine import Action, Engine, Profile
 from bot.dialogue import Dialogue, Session, Turn
 from bot.sessions import MemorySessions
 from bot.telegram_app import COMMANDS, build_app, webhook_options

@@ -22,9 +22,9 @@ import snowballstemmer
 from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz import fuzz, process
 
-from bot.intents import Intent
+from bot.core.intents import Intent
+from bot.core.normalize import PUNCTUATION
 from bot.loading import load_yaml_model
-from bot.normalize import PUNCTUATION
 
 
 class Weights(BaseModel):

@@ -17,9 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-from bot.core import Engine
+from bot.core.engine import Engine
 
-_ROOT = Path(__file__).resolve().parent.parent
+_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _messages() -> list[str]:

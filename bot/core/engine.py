@@ -13,12 +13,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from bot.guards import GuardResult, Guards
-from bot.intents import Intent, load_intents
-from bot.matcher import Matcher, Ranked, Signals, Thresholds, Weights
-from bot.normalize import Normaliser
+from bot.core.guards import GuardResult, Guards
+from bot.core.intents import Intent, load_intents
+from bot.core.matcher import Matcher, Ranked, Signals, Thresholds, Weights
+from bot.core.normalize import Normaliser
+from bot.core.triage import Profile, Safety, Triage, TriageResult
 from bot.paths import data_dir
-from bot.triage import Profile, Safety, Triage, TriageResult
 
 __all__ = ["Action", "Decision", "Engine", "Profile", "Safety"]
 
@@ -45,6 +45,7 @@ class Decision:
     alternatives: tuple[tuple[str, float], ...]
     answer_id: str | None
     signs: tuple[str, ...] = ()
+    sign: str | None = None  # the sign family that set the level (contract section 1)
     maybe_now: bool = False
     pump: bool = False
     third_person: bool = False  # written about someone else: a caregiver, if role unknown
@@ -60,6 +61,7 @@ class Decision:
             "score": self.score,
             "alternatives": [[i, s] for i, s in self.alternatives],
             "answer_id": self.answer_id,
+            "sign": self.sign,
         }
 
 

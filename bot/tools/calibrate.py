@@ -12,9 +12,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from bot.core import Analysis, Engine
-from bot.evaluate import _profile, read_jsonl
-from bot.matcher import Thresholds, Weights
+from bot.core.engine import Analysis, Engine
+from bot.core.matcher import Thresholds, Weights
+from bot.tools.evaluate import profile_of, read_jsonl
 
 
 def _correct(engine: Engine, a: Analysis, row: dict[str, Any], w: Weights, t: Thresholds) -> bool:
@@ -26,7 +26,7 @@ def _correct(engine: Engine, a: Analysis, row: dict[str, Any], w: Weights, t: Th
 
 def calibrate(engine: Engine, files: Iterable[Path]) -> list[tuple[float, Weights, Thresholds]]:
     rows = [r for r in read_jsonl(files) if r["safety"] == "routine"]
-    analyses = [engine.analyse(r["text"], _profile(r)) for r in rows]
+    analyses = [engine.analyse(r["text"], profile_of(r)) for r in rows]
     results: list[tuple[float, Weights, Thresholds]] = []
     grid = itertools.product(
         [0.2, 0.3, 0.4],  # centroid

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.core.triage import required_literals
 from bot.loading import DataError, load_yaml_model
-from bot.triage import required_literals
 
 _GAP = r"(?:\S+ ){0,3}"
 
