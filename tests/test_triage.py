@@ -49,7 +49,6 @@ EMERGENCY = [
     "i keep passing out",
     "my daughter drank the baclofen liquid",
     "I've taken a load of baclofen, feel weird",
-    "accidently doubled my dose",
     "peeing dark brown and my legs are really painful",
     "I don't want to live anymore",
     "please help my husband is making gurgling noises and his breathing sounds wrong",

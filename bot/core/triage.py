@@ -11,7 +11,7 @@ import bisect
 import re
 import re._constants as _c
 import re._parser as _parser
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -19,6 +19,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bot.core.numbers import CONCEPTS as NUMBER_CONCEPTS
+from bot.core.numbers import read_numbers
 from bot.loading import DataError, load_yaml_model
 
 _GAP = r"(?:\S+ ){0,3}"
@@ -26,6 +28,24 @@ _SENTENCE_END = {".", "?", "!", ";", ":"}
 # Words that negate before a sign but describe it inside one ("gasping, cannot get breath").
 _INABILITY = frozenset({"cannot"})
 _CLAUSE_END = {","}
+
+
+# The sign families of the contract (section 1), in the order that decides which leads when
+# several fire at the same level (section 4).
+FAMILIES = (
+    "self_harm",
+    "poisoning",
+    "withdrawal",
+    "dysreflexia",
+    "baby",
+    "general",
+    "pump_wound",
+    "too_much",
+    "pump_device",
+)
+_FAMILY_RANK = {f: i for i, f in enumerate(FAMILIES)}
+# Families that can hold an emergency sign (the others are urgent only).
+EMERGENCY_FAMILIES = tuple(f for f in FAMILIES if f not in ("too_much", "pump_device"))
 
 
 class Safety(StrEnum):
@@ -49,6 +69,7 @@ class QualifierModel(BaseModel):
     history: list[str]
     still_happening: list[str]
     happening_now: list[str]
+    idioms: list[str] = Field(default_factory=list)
 
 
 class SignModel(BaseModel):
@@ -59,13 +80,34 @@ class SignModel(BaseModel):
     all: list[str] = Field(min_length=1)
     any: list[str] = Field(default_factory=list)
     context: list[str] = Field(default_factory=list)
+    none: list[str] = Field(default_factory=list)  # the sign does not fire if one is present
     intent: str
+    family: str
     keep: bool = False  # the sign's intent is never replaced by intent_by_context
 
     @model_validator(mode="after")
     def _not_routine(self) -> SignModel:
         if self.level is Safety.ROUTINE:
             raise ValueError("a sign must be urgent or emergency")
+        if self.family not in _FAMILY_RANK:
+            raise ValueError(f"unknown sign family {self.family!r} (contract: {FAMILIES})")
+        return self
+
+
+class FamilyRuleModel(BaseModel):
+    """A cause named in the message moves a sign to another family ("fitting" + "ran out")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    when: list[str] = Field(min_length=1)
+    family: str
+    over: list[str] = Field(min_length=1)  # the families this rule may replace
+
+    @model_validator(mode="after")
+    def _known(self) -> FamilyRuleModel:
+        unknown = [f for f in (self.family, *self.over) if f not in _FAMILY_RANK]
+        if unknown:
+            raise ValueError(f"unknown sign families {unknown} (contract: {FAMILIES})")
         return self
 
 
@@ -92,6 +134,7 @@ class TriageFile(BaseModel):
     qualifiers: QualifierModel
     concepts: dict[str, list[str]]
     intent_by_context: IntentByContextModel
+    family_by_context: list[FamilyRuleModel]
     signs: list[SignModel] = Field(min_length=1)
 
 
@@ -114,9 +157,18 @@ class TriageResult:
     level: Safety
     signs: tuple[str, ...] = ()
     intent: str | None = None
+    family: str | None = None  # the sign family that leads (contract section 4)
+    families: tuple[str, ...] = ()  # every family that fired, the leading one first
+    learned: bool = False  # the level was raised by the learned second opinion
+    without_context: bool = False  # a sign's words are there, its situation is not
     maybe_now: bool = False  # a danger sign was mentioned but held back as general or past
     held_back: tuple[str, ...] = field(default=())
     pump: bool = False  # the message or the profile says the person has a pump
+
+
+def _has(entry: str, found: set[str]) -> bool:
+    """A sign's entry is one concept, or alternatives joined by "|" ("child|number_young_child")."""
+    return any(c in found for c in entry.split("|")) if "|" in entry else entry in found
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
@@ -206,7 +258,11 @@ class Triage:
         where = source or Path("triage rules")
         q = rules.qualifiers
         try:
-            self._concepts = frozenset(rules.concepts)
+            clash = sorted(set(rules.concepts) & set(NUMBER_CONCEPTS))
+            if clash:
+                raise DataError(f"{where}: concepts {clash} are read from numbers (numbers.py)")
+            self._concepts = frozenset(rules.concepts) | frozenset(NUMBER_CONCEPTS)
+            self._concept_order = (*rules.concepts, *NUMBER_CONCEPTS)
             self._combined = {
                 name: _compile_named(
                     [p for p in patterns if not p.startswith("NOT ")], prefix=f"{name}__"
@@ -228,6 +284,7 @@ class Triage:
             self._history = _compile_any(q.history)
             self._still = _compile_any(q.still_happening)
             self._happening_now = _compile_any(q.happening_now)
+            self._idioms = _compile_any(q.idioms) if q.idioms else None
         except re.error as exc:
             raise DataError(f"{where}: a pattern is not a valid regular expression: {exc}") from exc
         self._negators = {n for n in q.negators if " " not in n}
@@ -240,13 +297,23 @@ class Triage:
         self._clause_breaks = {b for b in q.clause_breaks if " " not in b}
         self._window = q.negation_window
         for sign in rules.signs:
-            unknown = [c for c in (*sign.all, *sign.any, *sign.context) if c not in self._concepts]
+            unknown = [
+                c
+                for entry in (*sign.all, *sign.any, *sign.context, *sign.none)
+                for c in entry.split("|")
+                if c not in self._concepts
+            ]
             if unknown:
                 raise DataError(
                     f"{where}: entry {sign.id!r}: unknown concepts: {', '.join(unknown)}"
                 )
         order = sorted(rules.signs, key=lambda s: -s.level.rank)
         self._signs = tuple(order)
+        self._family_rules = tuple(rules.family_by_context)
+        for family_rule in self._family_rules:
+            unknown = [c for c in family_rule.when if c not in self._concepts]
+            if unknown:
+                raise DataError(f"{where}: family_by_context: unknown concepts: {unknown}")
         self._generic_intents = frozenset(rules.intent_by_context.generic)
         self._intent_rules = tuple(rules.intent_by_context.rules)
         sign_ids = {sign.id for sign in rules.signs}
@@ -275,6 +342,13 @@ class Triage:
             if any(c in mentioned for c in rule.when) and all(c in mentioned for c in rule.also):
                 return rule.intent
         return sign.intent
+
+    def _family_for(self, sign: SignModel, mentioned: set[str]) -> str:
+        """The sign's family, unless the message names a cause that moves it (first rule)."""
+        for rule in self._family_rules:
+            if sign.family in rule.over and any(c in mentioned for c in rule.when):
+                return rule.family
+        return sign.family
 
     # -- qualifiers ---------------------------------------------------------------------
 
@@ -339,11 +413,34 @@ class Triage:
         """A `NOT` pattern of the concept covers the match ("seizure threshold")."""
         return any(
             e.start() <= match.start and e.end() >= match.end
-            for pattern in self._exclusions[concept]
+            for pattern in self._exclusions.get(concept, ())
             for e in pattern.finditer(sentence)
         )
 
     # -- assessment -----------------------------------------------------------------------
+
+    def _matches(
+        self, name: str, full: str, numbers: dict[str, list[tuple[int, int]]]
+    ) -> Iterator[tuple[int, int, str]]:
+        """A concept's matches in the message, in order: its word patterns, or its numbers."""
+        if name in numbers:
+            for start, end in numbers[name]:
+                yield start, end, name
+            return
+        regex = self._combined.get(name)
+        if regex is None:
+            return
+        needs = self._needs[name]
+        if needs is not None and not any(map(full.__contains__, needs)):
+            return  # none of the strings every match needs: the scan cannot match
+        for m in regex.finditer(full):
+            yield m.start(), m.end(), m.lastgroup or ""
+
+    def _blank_idioms(self, full: str) -> str:
+        """Idioms are not signs ("my back is killing me"): blank them out, keeping offsets."""
+        if self._idioms is None or not self._idioms.search(full):
+            return full
+        return self._idioms.sub(lambda m: re.sub(r"[^ \n]", "~", m.group()), full)
 
     def _concept_status(
         self, sentences: list[_Sentence], happening_now: bool
@@ -363,14 +460,15 @@ class Triage:
             offset += len(text) + 1
         present_now: dict[int, bool] = {}
         first_frame: dict[int, int] = {}
-        for name, regex in self._combined.items():
-            needs = self._needs[name]
-            if needs is not None and not any(map(full.__contains__, needs)):
-                continue  # none of the strings every match needs: the scan cannot match
-            for m in regex.finditer(full):
-                index = bisect.bisect_right(starts, m.start()) - 1
+        full = self._blank_idioms(full)
+        numbers: dict[str, list[tuple[int, int]]] = {}
+        for finding in read_numbers(full):
+            numbers.setdefault(finding.concept, []).append((finding.start, finding.end))
+        for name in self._concept_order:
+            for start, end, pattern in self._matches(name, full, numbers):
+                index = bisect.bisect_right(starts, start) - 1
                 text, base = texts[index], starts[index]
-                local = _LocalMatch(m.start() - base, m.end() - base, m.group(), m.lastgroup or "")
+                local = _LocalMatch(start - base, end - base, full[start:end], pattern)
                 if self._negated(text, local) or self._excluded(name, text, local):
                     continue
                 mentioned.add(name)
@@ -401,16 +499,24 @@ class Triage:
         context = set(mentioned)
         if profile is not None and profile.on_pump:
             context.add("pump_context")
-        fired = [
+        either = present | held_back
+        shown = [
             sign
             for sign in self._signs
-            if all(c in present for c in sign.all)
-            and (not sign.any or any(c in present for c in sign.any))
-            and (not sign.context or any(c in context for c in sign.context))
+            if all(_has(c, present) for c in sign.all)
+            and (not sign.any or any(_has(c, present) for c in sign.any))
+            and not any(_has(c, present) for c in sign.none)
         ]
+        fired = [
+            sign
+            for sign in shown
+            if not sign.context or any(_has(c, context) for c in sign.context)
+        ]
+        # A sign whose words are there but whose situation is not ("itchy, no rash" with no
+        # pump and no missed doses): the contract calls it routine (a side effect).
+        without_context = any(sign not in fired for sign in shown)
         held_emergency = any(
-            all(c in present or c in held_back for c in sign.all)
-            and any(c in held_back for c in sign.all)
+            all(_has(c, either) for c in sign.all) and any(_has(c, held_back) for c in sign.all)
             for sign in self._signs
             if sign.level is Safety.EMERGENCY
         )
@@ -418,15 +524,22 @@ class Triage:
         if not fired:
             return TriageResult(
                 Safety.ROUTINE,
+                without_context=without_context,
                 maybe_now=held_emergency,
                 held_back=tuple(sorted(held_back)),
                 pump=pump,
             )
+        known = mentioned | context
+        family_of = {sign.id: self._family_for(sign, known) for sign in fired}
+        fired.sort(key=lambda s: (-s.level.rank, _FAMILY_RANK[family_of[s.id]]))
         top = fired[0]
+        families = tuple(dict.fromkeys(family_of[s.id] for s in fired))
         return TriageResult(
             level=top.level,
             signs=tuple(s.id for s in fired),
-            intent=self._intent_for(top, mentioned | context),
+            intent=self._intent_for(top, known),
+            family=family_of[top.id],
+            families=families,
             maybe_now=held_emergency and top.level is not Safety.EMERGENCY,
             held_back=tuple(sorted(held_back)),
             pump=pump,

@@ -1,0 +1,302 @@
+"""Numbers read as values: temperatures, blood pressure, doses counted, measuring slips, ages.
+
+Triage's word rules see "39.2" or "190/110" as strings; this module reads them as quantities
+and names what they mean ("a high temperature", "a blood pressure well above usual", "several
+doses at once", "ten times the dose", "a young child"). Each finding is a span of the
+normalised text under a concept name of `intents/rules/triage.yaml`, so negation, history and
+hypotheticals apply to it exactly as to words. The limits are the contract's (39 °C / 102 °F);
+this module holds no advice and never decides a level.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+# The concept names this module produces (triage.yaml may use them like any concept).
+CONCEPTS = (
+    "number_high_fever",  # 39 °C / 102 °F or more
+    "number_fever",  # 38 °C / 100.4 °F or more
+    "number_high_bp",  # systolic well above usual (or 150 and over)
+    "number_many_doses",  # several tablets or doses, or days' worth, taken at once
+    "number_measuring_slip",  # several times the dose by volume or strength ("5 ml instead of 0.5")
+    "number_double",  # about twice the dose ("20 mg instead of 10")
+    "number_young_child",  # an age under 13
+    "number_slow_breathing",  # respiratory rate of 10 or less
+    "number_low_oxygen",  # oxygen saturation under 92%
+    "number_low_gcs",  # Glasgow coma scale 12 or less
+)
+
+_UNITS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19, "a couple": 2, "couple": 2, "a few": 3, "few": 3, "several": 4, "half a": 0.5,
+    "half": 0.5, "a dozen": 12, "dozen": 12,
+}  # fmt: skip
+_TENS = {
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+    "eighty": 80, "ninety": 90,
+}  # fmt: skip
+
+_NUMBER_WORDS = "|".join(sorted([*_UNITS, *_TENS, "hundred"], key=len, reverse=True))
+_WORDY = re.compile(
+    rf"\b(?:(?:a|one) hundred(?: and)? )?(?:(?:{'|'.join(_TENS)})(?: |-)?)?"
+    rf"(?:{'|'.join(sorted(_UNITS, key=len, reverse=True))})?(?: point (?:\w+))?\b"
+)
+_NUM = r"(\d+(?:\.\d+)?)"
+
+
+def _value(text: str) -> float | None:
+    """A number written in digits or words ("39.5", "thirty nine point five", "a hundred and
+    two"), or None."""
+    text = text.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    words = text.replace("-", " ").split()
+    if not words:
+        return None
+    total = 0.0
+    seen = False
+    i = 0
+    if words[:2] in (["a", "hundred"], ["one", "hundred"]):
+        total, seen, i = 100.0, True, 2
+        if i < len(words) and words[i] == "and":
+            i += 1
+    while i < len(words):
+        w = words[i]
+        if w in _TENS:
+            total += _TENS[w]
+        elif w in _UNITS and w not in ("a", "few"):
+            total += _UNITS[w]
+        elif w == "point" and i + 1 < len(words):
+            decimal = _UNITS.get(words[i + 1]) if not words[i + 1].isdigit() else int(words[i + 1])
+            if decimal is None:
+                break
+            total += float(f"0.{int(decimal)}")
+            i += 1
+        else:
+            return None
+        seen = True
+        i += 1
+    return total if seen else None
+
+
+@dataclass(frozen=True)
+class Finding:
+    concept: str
+    start: int
+    end: int
+
+
+# A number (digits or words) as a regex group.
+_N = rf"(\d+(?:\.\d+)?|(?:(?:a|one) hundred (?:and )?)?(?:{_NUMBER_WORDS})(?:[ -](?:{_NUMBER_WORDS}))?(?: point \w+)?)"  # noqa: E501
+
+_TEMPERATURE = [
+    # "temp 39.2", "temperature of 102", "fever 38 , 5", "febrile 39", "t 39.4", "pyrexial 38.6"
+    re.compile(
+        rf"\b(?:temperature|temp|fever|febrile|pyrexial|t|spiking|spiked|hot)"
+        rf"(?: \w+){{0,3}}? {_N}(?: , (\d))?(?: ?(?:degrees|c|f|celsius|fahrenheit)\b)?"
+    ),
+    # "39.5 c", "102.4f", "38 , 5 degrees", "a hundred and two degrees"
+    re.compile(rf"\b{_N}(?: , (\d))? ?(c|f|celsius|fahrenheit|degrees)\b"),
+]
+_BP = [
+    re.compile(r"\b(\d{2,3}) ?(?:/|over) ?(\d{2,3})\b"),
+    re.compile(r"\b(?:systolic|sbp|sys)(?: \w+){0,2}? (\d{2,3})\b"),
+]
+_USUAL = re.compile(r"\b(?:usual|usually|normal|normally|baseline|base line|runs|typically)\b")
+_DOSE_UNIT = r"(?:tablets?|tabs?|pills?|capsules?|doses?|sachets?|caps)"
+_MANY = [
+    # "took 4 tablets", "swallowed six of his pills", "had 3 doses"
+    re.compile(
+        rf"\b(?:took|taken|swallowed|ate|eaten|had|has had|given|gave|"
+        rf"downed|chewed|necked|popped|consumed) (?:\w+ ){{0,3}}?{_N} "
+        rf"(?:\w+ ){{0,3}}?{_DOSE_UNIT}\b"
+    ),
+    # "4 tablets at once", "6 pills in one go"
+    re.compile(
+        rf"\b{_N} (?:\w+ ){{0,3}}?{_DOSE_UNIT} (?:\w+ ){{0,2}}(?:at once|at the same time|"
+        rf"in one go|together|all at once|in one hit|within an hour|in an hour)\b"
+    ),
+    # "a week's worth", "3 days of tablets", "two days doses at once"
+    re.compile(
+        rf"\b(?:a|one|{_N}) (?:days?|weeks?|months?) (?:worth|supply|of (?:\w+ ){{0,2}}"
+        rf"(?:tablets|doses|pills|medicine|baclofen)|doses|tablets|pills)\b"
+    ),
+]
+_REGIMEN = re.compile(r"\b(?:a|per|each|every) (?:day|night|morning|evening)\b|\bdaily\b|\btimes\b")
+_INSTEAD = re.compile(
+    rf"\b{_N} ?(ml|mls|mg|milligrams?|millilitres?|milliliters?|cc|mcg|micrograms?|tsp|"
+    rf"teaspoons?|tablespoons?|tablets?|tabs?)? "
+    rf"(?:(?:\w+ ){{0,4}}?)(?:instead of|rather than|not|when it should be|when it should have "
+    rf"been|should have been|should be|not the|when the dose is|but the dose is|dose is|"
+    rf"prescribed|supposed to be) (?:the |a |his |her |my )?(?:\w+ ){{0,2}}?{_N} ?"
+    rf"(ml|mls|mg|milligrams?|millilitres?|milliliters?|cc|mcg|micrograms?|tsp|teaspoons?|"
+    rf"tablespoons?|tablets?|tabs?)?\b"
+)
+_TIMES = re.compile(
+    r"\b(?:(\d+|two|three|four|five|six|seven|eight|nine|ten|twenty|hundred) ?(?:x|times)) "
+    r"(?:\w+ ){0,3}(?:the |his |her |my |their |a )?(?:usual |normal |right |prescribed |"
+    r"correct )?(?:dose|amount|dosage)\b"
+)
+_AGE = [
+    re.compile(r"\b(\d{1,2}) ?(?:yo|y o|yrs?|years?|year|y)(?: old)?\b"),
+    re.compile(r"\b(\d{1,2}) ?(?:months?|mths?|mo|m o|weeks?|wks?|days?)(?: old)?\b"),
+    re.compile(r"\baged? (\d{1,2})\b"),
+    re.compile(r"\b(\d{1,2}) ?(?:yo|y o)\b"),
+]
+_AGE_WORDS = re.compile(
+    rf"\b({_NUMBER_WORDS}) (?:year|years|yr|yrs)(?: old|-old)\b|\b({_NUMBER_WORDS}) "
+    r"(?:month|months|week|weeks) old\b"
+)
+_RATE = re.compile(r"\b(?:rr|resp rate|respiratory rate|resps|breaths?)(?: \w+){0,2}? (\d{1,2})\b")
+_SATS = re.compile(r"\b(?:sats|spo2|o2 sats|oxygen|saturation|saturations)(?: \w+){0,2}? (\d{2})\b")
+_GCS = re.compile(r"\bgcs(?: \w+){0,2}? (\d{1,2})\b")
+
+
+def _temperature_c(value: float, unit: str | None) -> float | None:
+    """The temperature in °C, guessing the scale from the number when no unit is given."""
+    if unit in ("f", "fahrenheit") or ((unit is None or unit == "degrees") and 95 <= value <= 110):
+        return (value - 32) * 5 / 9
+    if 34 <= value <= 43:
+        return value
+    return None
+
+
+def _units_ml(unit: str | None) -> float:
+    """How many ml one unit is (0 for mass and tablets: compared only with the same unit)."""
+    return {"tsp": 5.0, "teaspoon": 5.0, "teaspoons": 5.0, "tablespoon": 15.0,
+            "tablespoons": 15.0}.get(unit or "", 1.0)  # fmt: skip
+
+
+def _same_kind(a: str | None, b: str | None) -> bool:
+    volume = {"ml", "mls", "millilitre", "millilitres", "milliliter", "milliliters", "cc", "tsp",
+              "teaspoon", "teaspoons", "tablespoon", "tablespoons"}  # fmt: skip
+    mass = {"mg", "milligram", "milligrams"}
+    micro = {"mcg", "microgram", "micrograms"}
+    tablets = {"tablet", "tablets", "tab", "tabs"}
+    for kind in (volume, mass, micro, tablets):
+        if (a in kind or a is None) and (b in kind or b is None):
+            return True
+    return False
+
+
+def read_numbers(text: str) -> Iterator[Finding]:
+    """Every finding in normalised text (lower case, words separated by single spaces)."""
+    if not any(ch.isdigit() for ch in text) and not _WORDY.search(text):
+        return
+    for reader in (_temperatures, _blood_pressures, _dose_counts, _measuring, _ages, _observations):
+        yield from reader(text)
+
+
+def _temperatures(text: str) -> Iterator[Finding]:
+    for pattern in _TEMPERATURE:
+        for m in pattern.finditer(text):
+            value = _value(m.group(1))
+            if value is None:
+                continue
+            if m.group(2):
+                value = float(f"{int(value)}.{m.group(2)}")
+            unit = m.group(3) if m.lastindex and m.lastindex >= 3 else None
+            celsius = _temperature_c(value, unit)
+            if celsius is None:
+                continue
+            if celsius >= 39.0 - 1e-9 or (value >= 102 and celsius < 44):
+                yield Finding("number_high_fever", m.start(), m.end())
+            if celsius >= 38.0:
+                yield Finding("number_fever", m.start(), m.end())
+
+
+def _blood_pressures(text: str) -> Iterator[Finding]:
+    for m in _BP[0].finditer(text):
+        systolic, diastolic = int(m.group(1)), int(m.group(2))
+        if not (60 <= systolic <= 300 and 30 <= diastolic <= 200 and systolic > diastolic):
+            continue
+        if _USUAL.search(text[max(0, m.start() - 25) : m.start()]):
+            continue  # this reading is the usual one
+        usual = _usual_systolic(text, m.end())
+        if systolic >= 150 or (usual is not None and systolic >= usual + 30):
+            yield Finding("number_high_bp", m.start(), m.end())
+    for m in _BP[1].finditer(text):
+        if int(m.group(1)) >= 150:
+            yield Finding("number_high_bp", m.start(), m.end())
+
+
+def _dose_counts(text: str) -> Iterator[Finding]:
+    for pattern in _MANY:
+        for m in pattern.finditer(text):
+            count = _value(m.group(1)) if m.group(1) else 1.0
+            span = m.group(0)
+            days = re.search(r"\b(days?|weeks?|months?)\b", span)
+            if days and re.search(r"worth|supply|doses|tablets|pills|of", span):
+                longer = days.group(1).startswith(("week", "month"))
+                if (count or 0) >= 1 and (longer or (count or 0) >= 2):
+                    yield Finding("number_many_doses", m.start(), m.end())
+                continue
+            after = text[m.end() : m.end() + 24]
+            if count is None or count > 500 or _REGIMEN.search(span + after):
+                continue
+            doses = re.search(r"\b(doses?|sachets?)\b", span) is not None
+            if count >= (3 if doses else 4):
+                yield Finding("number_many_doses", m.start(), m.end())
+            elif count >= 2 and doses:
+                yield Finding("number_double", m.start(), m.end())
+
+
+def _measuring(text: str) -> Iterator[Finding]:
+    for m in _INSTEAD.finditer(text):
+        given, unit_a = _value(m.group(1)), m.group(2)
+        meant, unit_b = _value(m.group(3)), m.group(4)
+        if given is None or meant is None or meant <= 0 or not _same_kind(unit_a, unit_b):
+            continue
+        ratio = given * _units_ml(unit_a) / (meant * _units_ml(unit_b))
+        if ratio >= 3:
+            yield Finding("number_measuring_slip", m.start(), m.end())
+        elif ratio >= 1.5:
+            yield Finding("number_double", m.start(), m.end())
+    for m in _TIMES.finditer(text):
+        times = _value(m.group(1)) or 0
+        if times >= 3:
+            yield Finding("number_measuring_slip", m.start(), m.end())
+        elif times >= 2:
+            yield Finding("number_double", m.start(), m.end())
+
+
+def _ages(text: str) -> Iterator[Finding]:
+    for pattern in _AGE:
+        for m in pattern.finditer(text):
+            years = int(m.group(1))
+            if re.search(r"month|mth|mo\b|m o|week|wk|day", m.group(0)):
+                years = 0
+            later = text[m.end() : m.end() + 6]
+            if years < 13 and not re.search(r"\b(ago|since|for|later|after)\b", later):
+                yield Finding("number_young_child", m.start(), m.end())
+    for m in _AGE_WORDS.finditer(text):
+        value = _value(m.group(1) or m.group(2) or "")
+        if value is not None and value < 13:
+            yield Finding("number_young_child", m.start(), m.end())
+
+
+def _observations(text: str) -> Iterator[Finding]:
+    for m in _RATE.finditer(text):
+        if int(m.group(1)) <= 10:
+            yield Finding("number_slow_breathing", m.start(), m.end())
+    for m in _SATS.finditer(text):
+        if 50 <= int(m.group(1)) < 92:
+            yield Finding("number_low_oxygen", m.start(), m.end())
+    for m in _GCS.finditer(text):
+        if 3 <= int(m.group(1)) <= 12:
+            yield Finding("number_low_gcs", m.start(), m.end())
+
+
+def _usual_systolic(text: str, after: int) -> int | None:
+    """A 'usual' blood pressure given near a reading ("190/110, usually 100/60")."""
+    window = text[max(0, after - 80) : after + 60]
+    m = re.search(
+        r"(?:usual|usually|normal|normally|baseline|runs)(?: \w+){0,3}? (\d{2,3})", window
+    )
+    return int(m.group(1)) if m else None
