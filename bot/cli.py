@@ -32,11 +32,17 @@ def _parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="score labelled JSONL files (contract format)")
     ev.add_argument("files", nargs="+", type=Path)
     ev.add_argument("--misses", action="store_true", help="list every miss")
+    ev.add_argument(
+        "--cross",
+        action="store_true",
+        help="train the learned model without each file, then score it (leave one writer out)",
+    )
     cal = sub.add_parser("calibrate", help="search matcher weights/thresholds on tests/data")
     cal.add_argument("files", nargs="*", type=Path)
     ct = sub.add_parser("content", help="content tools")
     ct.add_argument("action", choices=["check"])
     ct.add_argument("--json", action="store_true", help="print one JSON list instead")
+    sub.add_parser("train", help="build the learned second opinion from the labelled data")
     b = sub.add_parser("bench", help="measure latency, throughput, start-up and memory")
     b.add_argument("--messages", type=int, default=10_000)
     return p
@@ -101,6 +107,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.core.engine import Engine
             from bot.tools.evaluate import evaluate, read_jsonl
 
+            if args.cross:
+                from bot.tools.train import cross_evaluate
+
+                cross_evaluate(args.files)
+                return 0
             report = evaluate(Engine.load(), read_jsonl(args.files))
             print(report.summary())
             if args.misses:
@@ -108,13 +119,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if command == "calibrate":
             from bot.tools.calibrate import main as calibrate_main
+            from bot.tools.train import data_files
 
-            files = args.files or sorted(Path("tests/data").glob("dev_*.jsonl"))
-            return calibrate_main(files)
+            return calibrate_main(args.files or data_files())
         if command == "content":
             from bot.content_check import main as check_main
 
             return check_main(as_json=args.json)
+        if command == "train":
+            from bot.tools.train import main as train_main
+
+            return train_main()
         if command == "bench":
             from bot.tools.bench import main as bench_main
 

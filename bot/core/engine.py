@@ -7,7 +7,7 @@ come before a safety level, and never hand a dose to anyone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -15,13 +15,22 @@ from typing import Any
 
 from bot.core.guards import GuardResult, Guards
 from bot.core.intents import Intent, load_intents
+from bot.core.learned import LearnedModel, Opinion
 from bot.core.matcher import Matcher, Ranked, Signals, Thresholds, Weights
-from bot.core.normalize import Normaliser
-from bot.core.triage import Profile, Safety, Triage, TriageResult
+from bot.core.normalize import PUNCTUATION, Normaliser
+from bot.core.triage import (
+    EMERGENCY_FAMILIES,
+    FAMILIES,
+    Profile,
+    Safety,
+    Triage,
+    TriageResult,
+)
 from bot.paths import data_dir
 
 __all__ = ["Action", "Decision", "Engine", "Profile", "Safety"]
 
+RULES_INTENT_BONUS = 0.15  # probability added to the rules' choice of answer after a safety reply
 CACHE_SIZE = 8192  # decisions kept for repeated messages ("hi", "thanks", the same question)
 
 
@@ -46,6 +55,8 @@ class Decision:
     answer_id: str | None
     signs: tuple[str, ...] = ()
     sign: str | None = None  # the sign family that set the level (contract section 1)
+    families: tuple[str, ...] = ()  # every family that fired, the leading one first
+    raised_by: str | None = None  # "rules" or "learned": which detector set the level
     maybe_now: bool = False
     pump: bool = False
     third_person: bool = False  # written about someone else: a caregiver, if role unknown
@@ -72,6 +83,7 @@ class Analysis:
     text: str
     triage: TriageResult
     guard: GuardResult
+    opinion: Opinion
     components: dict[str, Signals]
     language: bool
     words: int  # topic words in the message (decides what "short" means for clarifying)
@@ -87,18 +99,21 @@ class Engine:
         triage: Triage,
         guards: Guards,
         matcher: Matcher,
+        learned: LearnedModel,
     ) -> None:
         self.intents = intents
         self.normaliser = normaliser
         self.triage = triage
         self.guards = guards
         self.matcher = matcher
+        self.learned = learned
         self.thresholds = matcher.settings.thresholds
         self._cached = lru_cache(maxsize=CACHE_SIZE)(self._classify)
 
     @classmethod
-    def load(cls, intents_dir: Path | None = None) -> Engine:
-        """Load and validate `intents/` (intent files and `rules/`); raise DataError if bad."""
+    def load(cls, intents_dir: Path | None = None, model: Path | None = None) -> Engine:
+        """Load and validate `intents/` (intent files and `rules/`) and the learned model;
+        raise DataError if anything is bad."""
         folder = intents_dir or data_dir("intents")
         rules = folder / "rules"
         intents = load_intents(folder)
@@ -118,7 +133,12 @@ class Engine:
             intents.values(),
             lambda text: normaliser.normalise(text).tokens,
         )
-        return cls(intents, normaliser, triage, guards, matcher)
+        return cls(intents, normaliser, triage, guards, matcher, LearnedModel.load(model))
+
+    def use_learned(self, model: LearnedModel) -> None:
+        """Swap the learned model (cross-validation only) and forget cached decisions."""
+        self.learned = model
+        self._cached = lru_cache(maxsize=CACHE_SIZE)(self._classify)
 
     # -- the decision --------------------------------------------------------------------
 
@@ -132,11 +152,15 @@ class Engine:
     def analyse(self, text: str, profile: Profile | None = None) -> Analysis:
         """Everything the decision needs, before thresholds are applied (used by calibration)."""
         normalised = self.normaliser.normalise(text)
+        words = [t for t in normalised.tokens if t not in PUNCTUATION]
+        route, role = (profile.route, profile.role) if profile else (None, None)
+        opinion = self.learned.opinion(words, route, role)
         return Analysis(
             text=text,
             triage=self.triage.assess(normalised.text, profile),
             guard=self.guards.check(normalised.text),
-            components=self.matcher.components(normalised.tokens),
+            opinion=opinion,
+            components=self.matcher.components(normalised.tokens, dict(opinion.intents)),
             language=self._looks_like_language(normalised.tokens),
             words=len(self.matcher.content_words(normalised.tokens)),
         )
@@ -148,18 +172,62 @@ class Engine:
         thresholds: Thresholds | None = None,
     ) -> Decision:
         g = analysis.guard
+        op = analysis.opinion
+        limits = self.learned.thresholds
         return self._decide(
             analysis.text,
-            analysis.triage,
-            g.personal_dosing,
+            self._safety(analysis.triage, op),
+            g.personal_dosing or op.dosing >= limits["dosing"],
             g.domain,
             g.other_topic,
+            op.out_of_scope >= limits["out_of_scope"],
             g.third_person,
             self.matcher.mix(analysis.components, weights),
             analysis.language,
             analysis.words,
             thresholds or self.thresholds,
         )
+
+    def _safety(self, rules: TriageResult, op: Opinion) -> TriageResult:
+        """The safety call: the rules' level, raised (never lowered) by the learned opinion.
+
+        When the learned model raises the level, the family comes from its family head. The
+        answer to follow a safety reply is the learned intent head's best knowledge intent
+        (cross-validated, it names the answer people expect more often than the rules' table),
+        and the rules' choice where the learned head has none."""
+        limits = self.learned.thresholds
+        if op.emergency >= limits["emergency"]:
+            learned = Safety.EMERGENCY
+        elif op.urgent >= limits["urgent"]:
+            learned = Safety.URGENT
+        else:
+            learned = Safety.ROUTINE
+        if rules.level is not Safety.ROUTINE:
+            rules = replace(rules, intent=self._knowledge_intent(op, rules.intent) or rules.intent)
+        if learned.rank <= rules.level.rank:
+            return rules
+        if learned is Safety.URGENT and rules.without_context:
+            return rules  # the contract's own answer: that symptom alone is a side effect
+        allowed = FAMILIES if learned is Safety.URGENT else EMERGENCY_FAMILIES
+        family = next((f for f, _ in op.families if f in allowed), "general")
+        return replace(
+            rules,
+            level=learned,
+            intent=self._knowledge_intent(op) or "emergency_plan",
+            family=family,
+            families=(family, *(f for f in rules.families if f != family)),
+            learned=True,
+        )
+
+    def _knowledge_intent(self, op: Opinion, suggested: str | None = None) -> str | None:
+        """The learned head's best knowledge intent, with the rules' suggestion given a head
+        start (cross-fitted on every labelled safety message: 73% right, against 71% for the
+        learned head alone and 58% for the rules alone)."""
+        known = self.intents
+        scores = {i: p for i, p in op.intents if i in known and known[i].kind == "knowledge"}
+        if suggested in scores:
+            scores[suggested] += RULES_INTENT_BONUS
+        return max(scores, key=scores.__getitem__) if scores else None
 
     @staticmethod
     def _looks_like_language(tokens: tuple[str, ...]) -> bool:
@@ -173,6 +241,7 @@ class Engine:
         personal_dosing: bool,
         domain: bool,
         other_topic: bool,
+        learned_out_of_scope: bool,
         third_person: bool,
         ranked: Ranked,
         language: bool,
@@ -196,6 +265,11 @@ class Engine:
                 alternatives=alternatives,
                 answer_id=answer_id,
                 signs=triage.signs,
+                sign=triage.family,
+                families=triage.families,
+                raised_by=None
+                if triage.level is Safety.ROUTINE
+                else ("learned" if triage.learned else "rules"),
                 maybe_now=triage.maybe_now,
                 pump=triage.pump,
                 third_person=third_person,
@@ -209,7 +283,7 @@ class Engine:
             return decision(Action.REFUSE_PERSONAL_DOSING, topic)
         if triage.level is not Safety.ROUTINE:
             return decision(Action.ANSWER, triage.intent)
-        if not domain and (other_topic or top_score < t.out_of_scope):
+        if learned_out_of_scope or (not domain and (other_topic or top_score < t.out_of_scope)):
             if language:
                 return decision(Action.OUT_OF_SCOPE, None)
             return decision(Action.FALLBACK, None)

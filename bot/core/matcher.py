@@ -1,24 +1,21 @@
 """Fuzzy intent matcher: rank the intents of `intents/*.yaml` for a normalised message.
 
-Five signals, each 0-100, mixed by the weights in `intents/rules/matcher.yaml`: TF-IDF cosine
-with the intent as a whole and with its nearest example (word stems and stem pairs, IDF over
-the examples), rapidfuzz token ratios against the closest examples, the intent's key terms,
-and a naive Bayes posterior over the same terms. The matcher only ranks; deciding to answer,
-clarify or give up is the pipeline's job.
+Three signals, each 0-100, mixed by the weights in `intents/rules/matcher.yaml`: the learned
+model's intent probability (word and character n-grams, trained on the intents' examples and
+every labelled message), rapidfuzz token ratios against the examples of the likeliest intents,
+and the intent's key terms. Cross-fitted calibration (`python -m bot calibrate`) found the
+learned signal strongest; rapidfuzz and the key terms settle close calls and catch wordings
+the model has not seen. The matcher only ranks; deciding to answer, clarify or give up is the
+pipeline's job.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
-import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from operator import itemgetter
 from pathlib import Path
 
-import snowballstemmer
 from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz import fuzz, process
 
@@ -30,11 +27,9 @@ from bot.loading import load_yaml_model
 class Weights(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    centroid: float = Field(ge=0)
-    nearest: float = Field(ge=0)
+    learned: float = Field(ge=0)
     fuzzy: float = Field(ge=0)
     key_terms: float = Field(ge=0)
-    bayes: float = Field(ge=0)
 
 
 class Thresholds(BaseModel):
@@ -71,25 +66,15 @@ class Ranked:
         return self.scores[0][1] - self.scores[1][1]
 
 
-Vector = dict[str, float]
-Signals = tuple[float, float, float, float, float]  # centroid, nearest, fuzzy, key terms, bayes
+Signals = tuple[float, float, float]  # learned, fuzzy, key terms
 
-
-NEAREST_INTENTS = 8  # intents whose examples are scored one by one (by TF-IDF as a whole)
-FUZZY_INTENTS = 4  # how many of the likeliest intents rapidfuzz compares with
-FUZZY_EXAMPLES = 6  # how many of each intent's closest examples
-BAYES_ALPHA = 0.3  # Laplace smoothing of the naive Bayes signal
-SHORT = 6  # words: a message with no known word is compared with examples this short
+FUZZY_INTENTS = 4  # how many of the likeliest intents (by the learned model) rapidfuzz compares
+SHORT = 6  # words: a short message is also compared with every short example
 
 
 def _plain(tokens: Iterable[str]) -> str:
     """The words of a normalised message, without punctuation, for rapidfuzz and key terms."""
     return " ".join(t for t in tokens if t not in PUNCTUATION)
-
-
-def _norm(vec: Vector) -> Vector:
-    length = math.sqrt(sum(v * v for v in vec.values()))
-    return {k: v / length for k, v in vec.items()} if length else {}
 
 
 class Matcher:
@@ -103,59 +88,20 @@ class Matcher:
     ) -> None:
         self.settings = settings
         self._stop = frozenset(settings.stopwords.split())
-        self._stemmer = snowballstemmer.stemmer("english")
-        self._stem_cache: dict[str, str] = {}
         self._intents = list(intents)
         self._ids = [i.id for i in self._intents]
-
-        # Examples: TF-IDF terms (stems and stem pairs) and the plain string for rapidfuzz.
-        examples: list[tuple[str, list[str], str]] = []
-        for intent in self._intents:
-            for text in intent.examples:
-                tokens = normalise(text)
-                examples.append((intent.id, self._terms(self._words(tokens)), _plain(tokens)))
-        df: Counter[str] = Counter()
-        for _, terms, _ in examples:
-            df.update(set(terms))
-        n_docs = len(examples)
-        self._idf = {t: math.log((1 + n_docs) / (1 + c)) + 1.0 for t, c in df.items()}
-
-        self._example_intent = [e[0] for e in examples]
-        self._example_strings = [e[2] for e in examples]
-        # term -> intent -> [(example index, weight)]: examples are scored per candidate intent
-        self._example_index: dict[str, dict[str, list[tuple[int, float]]]] = defaultdict(
-            lambda: defaultdict(list)
-        )
-        centroids: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-        for idx, (intent_id, terms, _) in enumerate(examples):
-            for term, weight in self._vector(terms).items():
-                self._example_index[term][intent_id].append((idx, weight))
-                centroids[intent_id][term] += weight
-        self._centroid_index: dict[str, list[tuple[str, float]]] = defaultdict(list)
-        for intent_id, weights in centroids.items():
-            for term, weight in _norm(dict(weights)).items():
-                self._centroid_index[term].append((intent_id, weight))
-        # Short examples ("what can you do", "thanks"): the only ones a message with no known
-        # word can resemble; compared by sorted words (token_sort_ratio without re-sorting).
-        self._short = [i for i, e in enumerate(self._example_strings) if len(e.split()) <= SHORT]
-        self._short_sorted = [
-            " ".join(sorted(self._example_strings[i].split())) for i in self._short
+        self._examples: dict[str, list[str]] = {
+            i.id: [_plain(normalise(text)) for text in i.examples] for i in self._intents
+        }
+        # Short examples ("what can you do", "thanks"), compared by sorted words with any short
+        # message, whatever the learned model thinks of it.
+        self._short = [
+            (intent_id, " ".join(sorted(e.split())))
+            for intent_id, examples in self._examples.items()
+            for e in examples
+            if len(e.split()) <= SHORT
         ]
-
-        # Naive Bayes over the same terms (each example counts a term once), Laplace-smoothed.
-        # Stored sparsely: each intent's log-probability of an unseen term, and per term the
-        # extra log-probability for the intents whose examples contain it.
-        per_intent: dict[str, Counter[str]] = defaultdict(Counter)
-        for intent_id, terms, _ in examples:
-            per_intent[intent_id].update(set(terms))
-        vocabulary = len(self._idf)
-        totals = {i: sum(per_intent[i].values()) + BAYES_ALPHA * vocabulary for i in self._ids}
-        self._unseen = {i: math.log(BAYES_ALPHA / totals[i]) for i in self._ids}
-        self._seen: dict[str, list[tuple[str, float]]] = defaultdict(list)
-        for intent_id, seen in per_intent.items():
-            for term, count in seen.items():
-                self._seen[term].append((intent_id, math.log((count + BAYES_ALPHA) / BAYES_ALPHA)))
-
+        self._short_strings = [s for _, s in self._short]
         # Key terms: whole-phrase lookups on the plain normalised words, by first word.
         self._key_phrases: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
         for intent in self._intents:
@@ -170,119 +116,51 @@ class Matcher:
     ) -> Matcher:
         return cls(intents, load_yaml_model(path, MatcherFile), normalise)
 
-    # -- text to terms -----------------------------------------------------------------
-
-    def _stem(self, word: str) -> str:
-        stem = self._stem_cache.get(word)
-        if stem is None:
-            stem = self._stemmer.stemWord(word)
-            self._stem_cache[word] = stem
-        return stem
-
-    def _words(self, tokens: Iterable[str]) -> list[str]:
+    def content_words(self, tokens: tuple[str, ...]) -> list[str]:
+        """The message's words that can carry a topic (no stopwords, no punctuation)."""
         return [t for t in tokens if t not in PUNCTUATION and t not in self._stop]
-
-    def _terms(self, words: list[str]) -> list[str]:
-        stems = [self._stem(w) for w in words]
-        return stems + [f"{a}_{b}" for a, b in itertools.pairwise(stems)]
-
-    def _vector(self, terms: list[str]) -> Vector:
-        counts = Counter(t for t in terms if t in self._idf)
-        return _norm({t: (1.0 + math.log(c)) * self._idf[t] for t, c in counts.items()})
 
     # -- scoring ---------------------------------------------------------------------------
 
-    def content_words(self, tokens: tuple[str, ...]) -> list[str]:
-        """The message's words that can carry a topic (no stopwords, no punctuation)."""
-        return self._words(tokens)
-
-    def _bayes(self, terms: list[str]) -> dict[str, float]:
-        """Naive Bayes posterior of each intent, 0-100 (empty when no term is known)."""
-        known = [t for t in terms if t in self._idf]
-        if not known:
-            return {}
-        sums = {i: len(known) * base for i, base in self._unseen.items()}
-        for term in known:
-            for intent_id, extra in self._seen[term]:
-                sums[intent_id] += extra
-        top = max(sums.values())
-        exp = {i: math.exp(v - top) for i, v in sums.items()}
-        total = sum(exp.values())
-        return {i: 100 * e / total for i, e in exp.items()}
-
-    def components(self, tokens: tuple[str, ...]) -> dict[str, Signals]:
-        """Per intent, the five signals (centroid, nearest, fuzzy, key terms, bayes), 0-100."""
+    def components(
+        self, tokens: tuple[str, ...], learned: dict[str, float] | None = None
+    ) -> dict[str, Signals]:
+        """Per intent, the three signals (learned probability, fuzzy, key terms), 0-100."""
         plain = _plain(tokens)
         if not plain:
             return {}
-        terms = self._terms(self._words(tokens))
-        vector = self._vector(terms)
-        centroid: dict[str, float] = defaultdict(float)
-        for term, weight in vector.items():
-            for intent_id, cw in self._centroid_index.get(term, ()):
-                centroid[intent_id] += weight * cw
-        bayes = self._bayes(terms)
-        # Example-level scores only for the likeliest intents (the others rank low anyway).
-        candidates = set(sorted(centroid, key=lambda i: -centroid[i])[:NEAREST_INTENTS])
-        candidates |= set(sorted(bayes, key=lambda i: -bayes[i])[:3])
-        by_example: dict[str, dict[int, float]] = {i: defaultdict(float) for i in candidates}
-        for term, weight in vector.items():
-            postings = self._example_index.get(term)
-            if not postings:
-                continue
-            for intent_id in candidates:
-                scores = by_example[intent_id]
-                for idx, ew in postings.get(intent_id, ()):
-                    scores[idx] += weight * ew
-        nearest: dict[str, float] = {}
-        closest: dict[str, list[tuple[int, float]]] = {}
-        for intent_id, scores in by_example.items():
-            if scores:
-                best = heapq.nlargest(FUZZY_EXAMPLES, scores.items(), key=itemgetter(1))
-                closest[intent_id] = best
-                nearest[intent_id] = best[0][1]
-
-        fuzzy = self._fuzzy(plain, centroid, nearest, closest)
+        learned = learned or {}
+        fuzzy = self._fuzzy(plain, learned)
         keys = self._key_hits(plain.split())
         return {
-            i: (100 * centroid.get(i, 0.0), 100 * nearest.get(i, 0.0), fuzzy.get(i, 0.0),
-                100.0 if i in keys else 0.0, bayes.get(i, 0.0))
+            i: (100 * learned.get(i, 0.0), fuzzy.get(i, 0.0), 100.0 if i in keys else 0.0)
             for i in self._ids
-        }  # fmt: skip
+        }
 
-    def _fuzzy(
-        self,
-        query: str,
-        centroid: dict[str, float],
-        nearest: dict[str, float],
-        closest: dict[str, list[tuple[int, float]]],
-    ) -> dict[str, float]:
-        """rapidfuzz token ratios, mean of the 3 best examples, for the likeliest intents only.
+    def _fuzzy(self, query: str, learned: dict[str, float]) -> dict[str, float]:
+        """rapidfuzz token ratios, mean of the 3 best examples, for the likeliest intents.
 
-        Comparing with every example costs milliseconds; the TF-IDF signals pick the
-        `FUZZY_INTENTS` likeliest intents and their `FUZZY_EXAMPLES` closest examples. A short
-        message with no known word at all ("what can you do") is compared with short examples.
+        Comparing with every example costs milliseconds; the learned model picks the
+        `FUZZY_INTENTS` likeliest intents. A short message is also compared with the short
+        examples of every intent ("what can you do", "thanks").
         """
-        pair: dict[int, float] = defaultdict(float)
-        if centroid:
-            ranked = sorted(centroid, key=lambda i: -(centroid[i] + nearest.get(i, 0.0)))
-            pool: list[int] = []
-            for intent_id in ranked[:FUZZY_INTENTS]:
-                pool.extend(idx for idx, _ in closest.get(intent_id, ()))
-            strings = [self._example_strings[i] for i in pool]
+        best: dict[str, list[float]] = defaultdict(list)
+        likeliest = sorted(learned, key=lambda i: -learned[i])[:FUZZY_INTENTS]
+        for intent_id in likeliest:
+            strings = self._examples.get(intent_id, [])
+            scores = [0.0] * len(strings)
             for scorer in (fuzz.token_set_ratio, fuzz.token_sort_ratio):
                 for _, score, pos in process.extract(query, strings, scorer=scorer, limit=None):
-                    pair[pool[pos]] += float(score) / 2
-        elif len(query.split()) <= SHORT:
+                    scores[pos] += float(score) / 2
+            best[intent_id] = scores
+        if len(query.split()) <= SHORT:
             ordered = " ".join(sorted(query.split()))
             for _, score, pos in process.extract(
-                ordered, self._short_sorted, scorer=fuzz.ratio, limit=None, score_cutoff=50
+                ordered, self._short_strings, scorer=fuzz.ratio, limit=None, score_cutoff=50
             ):
-                pair[self._short[pos]] = float(score)
-        per_intent: dict[str, list[float]] = defaultdict(list)
-        for idx, score in pair.items():
-            per_intent[self._example_intent[idx]].append(score)
-        return {i: sum(sorted(v, reverse=True)[:3]) / 3 for i, v in per_intent.items()}
+                intent_id = self._short[pos][0]
+                best[intent_id].append(float(score))
+        return {i: sum(sorted(v, reverse=True)[:3]) / 3 for i, v in best.items() if v}
 
     def _key_hits(self, words: list[str]) -> set[str]:
         hits: set[str] = set()
@@ -293,15 +171,15 @@ class Matcher:
         return hits
 
     def mix(self, components: dict[str, Signals], weights: Weights | None = None) -> Ranked:
-        """Mix the signals into one score per intent, best first."""
+        """Mix the signals into one score per intent (a weighted mean, 0-100), best first."""
         w = weights or self.settings.weights
+        total = (w.learned + w.fuzzy + w.key_terms) or 1.0
         scores = [
-            (i, round(w.centroid * c + w.nearest * n + w.fuzzy * f + w.key_terms * k
-                      + w.bayes * b, 1))
-            for i, (c, n, f, k, b) in components.items()
-        ]  # fmt: skip
+            (i, round((w.learned * m + w.fuzzy * f + w.key_terms * k) / total, 1))
+            for i, (m, f, k) in components.items()
+        ]
         scores.sort(key=lambda item: -item[1])
         return Ranked(tuple(scores))
 
-    def rank(self, tokens: tuple[str, ...]) -> Ranked:
-        return self.mix(self.components(tokens))
+    def rank(self, tokens: tuple[str, ...], learned: dict[str, float] | None = None) -> Ranked:
+        return self.mix(self.components(tokens, learned))
