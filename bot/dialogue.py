@@ -9,11 +9,10 @@ own. It must never import a transport, touch the network or read the clock excep
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from bot import timezones
+from bot.clock import Clock, SystemClock
 from bot.composer import Audience, Button, Composer, Message
 from bot.content import Content
 from bot.core.engine import Action, Decision, Engine, Profile, Safety
@@ -76,20 +75,16 @@ class Turn:
     effects: tuple[Effect, ...] = ()  # reminder changes for the door to apply (ReminderDesk)
 
 
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 class Dialogue:
     def __init__(self, engine: Engine, content: Content, default_region: str = "US",
                  approved_only: bool = False,
-                 clock: Callable[[], dt.datetime] = _utc_now) -> None:  # fmt: skip
+                 clock: Clock | None = None) -> None:  # fmt: skip
         if default_region not in content.safety.emergency_numbers:
             raise ValueError(f"unknown emergency-number region {default_region!r}")
         self.engine = engine
         self.content = content
         self.default_region = default_region
-        self.clock = clock
+        self.clock: Clock = clock or SystemClock()
         self.composer = Composer(content, engine.intents, approved_only)
         self.reminder_flows = ReminderFlows(load_reminder_words(content))
 
@@ -167,7 +162,7 @@ class Dialogue:
 
     def _set_timezone(self, session: Session, zone: str) -> Turn:
         """Keep the zone and confirm it with the time there now, so a wrong guess shows."""
-        now = self.clock()
+        now = self.clock.now()
         saved = self._t("timezone_saved", zone=zone, time=timezones.local_time(zone, now))
         session = replace(session, timezone=zone, step=None, onboarding=False)
         return Turn([Message(saved, kind="info")], session)
@@ -188,7 +183,7 @@ class Dialogue:
             timezone=session.timezone,
             region=session.region or self.default_region,
             emergency_number=self.number(session),
-            now=self.clock(),
+            now=self.clock.now(),
         )
 
     def _reminder_turn(
@@ -255,7 +250,7 @@ class Dialogue:
         if reminder is not None:
             return reminder
         if session.step == "timezone" and decision.safety is Safety.ROUTINE:
-            zone = timezones.zone_from_text(text, self.clock())
+            zone = timezones.zone_from_text(text, self.clock.now())
             if zone is not None:
                 return self._set_timezone(session, zone)
             if decision.action in (Action.FALLBACK, Action.OUT_OF_SCOPE):

@@ -38,19 +38,12 @@ def build_dialogue(
     """Load and validate `intents/` and `content/`; raise DataError naming any bad file."""
     engine = Engine.load(intents_dir)
     content = load_content(content_dir, REQUIRED_ANSWERS)
-    if clock is None:
-        return Dialogue(
-            engine,
-            content,
-            default_region=settings.emergency_region,
-            approved_only=settings.approved_answers_only,
-        )
     return Dialogue(
         engine,
         content,
         default_region=settings.emergency_region,
         approved_only=settings.approved_answers_only,
-        clock=clock.now,
+        clock=clock,
     )
 
 
