@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.content import Fact
+from bot.content import Fact, Strings, Worded
 from bot.loading import DataError, load_yaml_model
 from bot.paths import data_dir
 
@@ -117,15 +117,9 @@ class CareFile(_Strict):
 
 
 @dataclass(frozen=True)
-class CareWords:
+class CareWords(Worded):
     file: CareFile
-
-    def text(self, key: str, **values: str) -> str:
-        try:
-            template = self.file.strings[key]
-        except KeyError:
-            raise KeyError(f"content/care.yaml has no string {key!r}") from None
-        return template.format(**values) if values else template
+    strings: Strings
 
 
 def load_care_words(facts: Mapping[str, Fact], folder: Path | None = None) -> CareWords:
@@ -141,7 +135,7 @@ def load_care_words(facts: Mapping[str, Fact], folder: Path | None = None) -> Ca
             raise DataError(f"{path}: entry card.{name}: unknown fact ids: {', '.join(unknown)}")
         if re.search(r"\d", line.text):
             raise DataError(f"{path}: entry card.{name}: no numbers on the card's fixed lines")
-    return CareWords(file)
+    return CareWords(file, Strings(str(path.relative_to(path.parent.parent)), file.strings))
 
 
 # -- the emergency card ----------------------------------------------------------------------

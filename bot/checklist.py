@@ -14,7 +14,6 @@ the clock, and never suggest, change or interpret a dose.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,8 +22,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.composer import Button, Message
-from bot.content import Fact, Voices
-from bot.loading import DataError, load_yaml_model
+from bot.content import Fact, Voices, check_cited, fill
+from bot.loading import load_yaml_model
 from bot.paths import data_dir
 
 PREFIX = "cl"  # button data: "cl:route:pump", "cl:cause:yes", "cl:t:itching", "cl:done"
@@ -162,32 +161,12 @@ def _voices(voices: Voices) -> list[str]:
     return [voices.patient, voices.caregiver, voices.professional]
 
 
-_NUMBER = re.compile(r"(?<![A-Za-z0-9-])\d+(?:[.,]\d+)?")
-_PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
-
-
-def _numbers(text: str) -> set[str]:
-    return {n.replace(",", "") for n in _NUMBER.findall(_PLACEHOLDER.sub("", text))}
-
-
 def load_checklist(facts: Mapping[str, Fact], folder: Path | None = None) -> ChecklistSpec:
     """Read `content/checklist.yaml`, validate it, and check its facts and numbers."""
     path = (folder or data_dir("content")) / "checklist.yaml"
     spec = load_yaml_model(path, ChecklistSpec)
     for entry, fact_ids, texts in spec.cited():
-        unknown = [f for f in fact_ids if f not in facts]
-        if unknown:
-            raise DataError(f"{path}: entry {entry!r}: unknown fact ids: {', '.join(unknown)}")
-        known: set[str] = set()
-        for fact_id in fact_ids:
-            numbers = _numbers(facts[fact_id].text)
-            known |= numbers | {p for n in numbers for p in re.split(r"[-.]", n)}
-        for text in texts:
-            loose = sorted(n for n in _numbers(text) if n not in known)
-            if loose:
-                raise DataError(
-                    f"{path}: entry {entry!r}: numbers not in its facts: {', '.join(loose)}"
-                )
+        check_cited(f"{path}: entry {entry!r}", fact_ids, texts, facts)
     return spec
 
 
@@ -284,8 +263,7 @@ class Checklist:
 
     def _t(self, key: str, voice: str, **values: str) -> str:
         voices: Voices = getattr(self.spec.text, key)
-        template = voices.get(voice)
-        return template.format(**values) if values else template
+        return fill(voices.get(voice), values)
 
     def _severe(self, sign_id: str) -> bool:
         sign = self.spec.sign(sign_id)
@@ -361,9 +339,9 @@ class Checklist:
         values = {"emergency_number": number, "hours": str(self.spec.recheck_hours)}
         return "\n\n".join(
             (
-                outcome.voices.get(voice).format(**values),
+                fill(outcome.voices.get(voice), values),
                 self.signs_line(result, voice),
-                reason.voices.get(voice).format(**values),
+                fill(reason.voices.get(voice), values),
             )
         )
 

@@ -9,6 +9,8 @@ clinical text; it only reads and checks it.
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -19,6 +21,8 @@ from bot.loading import DataError, load_yaml_model, read_yaml, validate
 from bot.paths import data_dir
 
 VOICES: tuple[str, ...] = ("patient", "caregiver", "professional")
+_NUMBER = re.compile(r"(?<![A-Za-z0-9-])\d+(?:[.,]\d+)?")
+_PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 Voice = Literal["patient", "caregiver", "professional"]
 Status = Literal["draft", "under_review", "approved"]
 
@@ -131,8 +135,68 @@ class UiFile(_Strict):
     features: dict[str, Voices] = Field(default_factory=dict)
 
 
+def numbers_in(text: str) -> set[str]:
+    """The numbers a text states (placeholders such as {emergency_number} are not numbers)."""
+    return {n.replace(",", "") for n in _NUMBER.findall(_PLACEHOLDER.sub("", text))}
+
+
+def unsupported_numbers(text: str, facts: Iterable[Fact]) -> list[str]:
+    """The content rule for numbers: those in `text` that appear in none of `facts` (as whole
+    numbers, or as a part of a range or a decimal there)."""
+    known: set[str] = set()
+    for fact in facts:
+        found = numbers_in(fact.text)
+        known |= found | {part for n in found for part in re.split(r"[-.]", n)}
+    return sorted(n for n in numbers_in(text) if n not in known)
+
+
+def check_cited(
+    where: str, fact_ids: Sequence[str], texts: Iterable[str], facts: Mapping[str, Fact]
+) -> None:
+    """Texts that cite facts: each fact id exists, and every number they state is in those
+    facts. `where` names the file and entry in the `DataError`."""
+    unknown = [f for f in fact_ids if f not in facts]
+    if unknown:
+        raise DataError(f"{where}: unknown fact ids: {', '.join(unknown)}")
+    for text in texts:
+        loose = unsupported_numbers(text, (facts[f] for f in fact_ids))
+        if loose:
+            raise DataError(f"{where}: numbers not in its facts: {', '.join(loose)}")
+
+
+def fill(template: str, values: Mapping[str, str]) -> str:
+    """A content text with its `{placeholders}` filled (as written when there are no values)."""
+    return template.format(**values) if values else template
+
+
 @dataclass(frozen=True)
-class Content:
+class Strings:
+    """One table of short texts by key (the `strings:` of ui.yaml, reminders.yaml, care.yaml...):
+    the one lookup every part uses, `text(key, **values)`."""
+
+    where: str  # the file (and table) the texts come from, named when a key is missing
+    table: Mapping[str, str]
+
+    def text(self, key: str, **values: str) -> str:
+        try:
+            template = self.table[key]
+        except KeyError:
+            raise KeyError(f"{self.where} has no string {key!r}") from None
+        return fill(template, values)
+
+
+class Worded:
+    """A part with a table of words (`strings`): `text(key, **values)` is the one lookup."""
+
+    strings: Strings
+
+    def text(self, key: str, **values: str) -> str:
+        """A string by key, with `{placeholders}` filled."""
+        return self.strings.text(key, **values)
+
+
+@dataclass(frozen=True)
+class Content(Worded):
     """Everything a person can read, validated and cross-checked."""
 
     answers: dict[str, Answer]
@@ -142,18 +206,10 @@ class Content:
     safety: SafetyFile
     followups: dict[str, Followup]
     ui: UiFile
-
-    def text(self, key: str, **values: str) -> str:
-        """A UI string by key, with `{placeholders}` filled."""
-        try:
-            template = self.ui.strings[key]
-        except KeyError:
-            raise KeyError(f"content/ui.yaml has no string {key!r}") from None
-        return template.format(**values) if values else template
+    strings: Strings  # ui.yaml's strings
 
     def voiced(self, key: str, voice: str, **values: str) -> str:
-        template = self.ui.voiced[key].get(voice)
-        return template.format(**values) if values else template
+        return fill(self.ui.voiced[key].get(voice), values)
 
     def emergency_number(self, region: str) -> str:
         numbers = self.safety.emergency_numbers
@@ -209,7 +265,8 @@ def load_content(
     followups = {f.intent: f for f in load_yaml_model(followups_path, FollowupsFile).followups}
     ui_path = folder / "ui.yaml"
     ui = validate(ui_path, read_yaml(ui_path), UiFile)
-    content = Content(answers, answer_files, sources, facts, safety, followups, ui)
+    strings = Strings(str(ui_path.relative_to(folder.parent)), ui.strings)
+    content = Content(answers, answer_files, sources, facts, safety, followups, ui, strings)
 
     facts_path = folder / "facts.yaml"
     for fact in facts.values():

@@ -10,13 +10,12 @@ load, exit 2). Readability comes from textstat, pinned to a version that works o
 from __future__ import annotations
 
 import json
-import re
 import statistics
 from dataclasses import asdict, dataclass, field
 
 import textstat
 
-from bot.content import VOICES, Content, Fact
+from bot.content import VOICES, Content, unsupported_numbers
 from bot.runtime import REQUIRED_ANSWERS
 from bot.settings import load_settings
 
@@ -26,8 +25,6 @@ MAX_MEDIAN_GRADE = 4.5
 MAX_MEDIAN_DALE_CHALL = 7.5
 WORDS = (40, 130)
 SAFETY_WORDS = (20, 130)
-_NUMBER = re.compile(r"(?<![A-Za-z0-9-])\d+(?:[.,]\d+)?")
-_PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 
 
 @dataclass
@@ -43,19 +40,6 @@ class Row:
     dale_chall: float
     words: int
     problems: list[str] = field(default_factory=list)
-
-
-def numbers_in(text: str) -> set[str]:
-    return {n.replace(",", "") for n in _NUMBER.findall(_PLACEHOLDER.sub("", text))}
-
-
-def unsupported_numbers(text: str, facts: list[Fact]) -> list[str]:
-    """Numbers in `text` that appear in none of `facts` (as whole numbers)."""
-    known: set[str] = set()
-    for fact in facts:
-        known |= numbers_in(fact.text)
-        known |= {part for n in numbers_in(fact.text) for part in re.split(r"[-.]", n)}
-    return sorted(n for n in numbers_in(text) if n not in known)
 
 
 def _measure(text: str) -> tuple[float, float, int]:

@@ -9,19 +9,16 @@ text of its own.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.content import Content
+from bot.content import Content, Strings, Worded, check_cited, fill
 from bot.escalation import RULES
 from bot.loading import DataError, load_yaml_model
 from bot.paths import data_dir
 
-_NUMBER = re.compile(r"(?<![A-Za-z0-9-])\d+(?:[.,]\d+)?")
-_PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 EXTRA_MESSAGES = ("refill_tomorrow", "refill_today")
 WORDED_ELSEWHERE = ("recheck_due",)  # content/checklist.yaml (rendered by bot.care_flows)
 
@@ -61,23 +58,14 @@ class RemindersFile(_Strict):
     strings: dict[str, str]
 
 
-def _numbers(text: str) -> set[str]:
-    return {n.replace(",", "") for n in _NUMBER.findall(_PLACEHOLDER.sub("", text))}
-
-
 @dataclass(frozen=True)
-class ReminderWords:
+class ReminderWords(Worded):
     file: RemindersFile
-
-    def text(self, key: str, **values: str) -> str:
-        try:
-            template = self.file.strings[key]
-        except KeyError:
-            raise KeyError(f"content/reminders.yaml has no string {key!r}") from None
-        return template.format(**values) if values else template
+    strings: Strings
+    buttons: Strings
 
     def button(self, key: str, **values: str) -> str:
-        return self.file.buttons[key].format(**values) if values else self.file.buttons[key]
+        return self.buttons.text(key, **values)
 
     def message(self, kind: str, caregiver: bool, alone: bool = False, **values: str) -> str:
         entry = self.file.messages[kind]
@@ -87,7 +75,7 @@ class ReminderWords:
             template = entry.alone
         else:
             template = entry.person
-        return template.format(**values)
+        return fill(template, values)
 
 
 def load_reminder_words(content: Content, folder: Path | None = None) -> ReminderWords:
@@ -105,18 +93,11 @@ def load_reminder_words(content: Content, folder: Path | None = None) -> Reminde
                 f"{path}: entry messages.{kind}: caregivers get it, give 'caregiver' and 'alone'"
             )
     _check(path, "signs", data.signs.facts, [data.signs.early], content)
-    return ReminderWords(data)
+    name = str(path.relative_to(path.parent.parent))
+    return ReminderWords(
+        data, Strings(name, data.strings), Strings(f"{name} (buttons)", data.buttons)
+    )
 
 
 def _check(path: Path, entry: str, facts: list[str], texts: list[str], content: Content) -> None:
-    unknown = [f for f in facts if f not in content.facts]
-    if unknown:
-        raise DataError(f"{path}: entry {entry}: unknown fact ids: {', '.join(unknown)}")
-    known: set[str] = set()
-    for fact_id in facts:
-        found = _numbers(content.facts[fact_id].text)
-        known |= found | {part for n in found for part in re.split(r"[-.]", n)}
-    for text in texts:
-        loose = sorted(n for n in _numbers(text) if n not in known)
-        if loose:
-            raise DataError(f"{path}: entry {entry}: numbers not in its facts: {', '.join(loose)}")
+    check_cited(f"{path}: entry {entry}", facts, texts, content.facts)
