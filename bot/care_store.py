@@ -39,6 +39,7 @@ from bot.care import CareWords
 from bot.checklist import OUTCOMES, Outcome, Result
 from bot.clock import Clock
 from bot.composer import Button, Message
+from bot.scheduler import answered
 from bot.store import (
     Acknowledgement,
     AuditEvent,
@@ -51,9 +52,6 @@ from bot.store import (
     Store,
     UTCDateTime,
 )
-
-CLOSING_ACTIONS = ("done", "taken", "skip", "fine")  # a patient's own answer closes the event
-
 
 # -- tables --------------------------------------------------------------------------------
 
@@ -452,14 +450,7 @@ class CareService:
                 caregivers = self.store.caregivers(db, person.id)
                 if by not in caregivers:
                     return AckOutcome("gone", [self._info(by, "ack_gone")])
-                closing = db.scalar(
-                    select(func.count(Acknowledgement.id)).where(
-                        Acknowledgement.plan_id == plan.id,
-                        Acknowledgement.group_key == occ.group_key,
-                        Acknowledgement.action.in_(CLOSING_ACTIONS),
-                    )
-                )
-                if plan.status != "active" or closing:
+                if plan.status != "active" or answered(db, plan.id, occ.group_key):
                     return AckOutcome("closed", [self._info(by, "ack_closed")])
                 db.add(
                     CareClaim(

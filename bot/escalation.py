@@ -109,6 +109,12 @@ HIGH_RISK = Ladder(
 )
 
 HIGH_RISK_QUESTIONS = ("spinal_t6", "communication", "prior_withdrawal")
+# The person's own answers that close an event (a plan's group): "Refill done", a dose taken or
+# skipped, the daily check answered "fine" or with a sign. Once one is given the ladder for that
+# event has stopped, a later answer to it is "already answered", and a caregiver who taps an older
+# alert is told it is sorted. A caregiver's "I'm on it" / "Called the clinic" also stops the
+# ladder, but never closes the event for the person (they can still say the refill was done).
+CLOSING_ANSWERS = ("done", "taken", "skip", "fine", "signs")
 SNOOZE_MINUTES = 15
 MAX_SNOOZES = 3
 

@@ -22,7 +22,14 @@ from sqlalchemy import func, insert, select, update
 from bot import plans as plan_rules
 from bot.clock import Clock
 from bot.composer import Message
-from bot.escalation import MAX_SNOOZES, RULES, SNOOZE_MINUTES, ladder_for, wants_caregivers
+from bot.escalation import (
+    CLOSING_ANSWERS,
+    MAX_SNOOZES,
+    RULES,
+    SNOOZE_MINUTES,
+    ladder_for,
+    wants_caregivers,
+)
 from bot.plans import AckResult, Outgoing, PersonInfo, PlanInfo
 from bot.store import (
     Acknowledgement,
@@ -44,7 +51,6 @@ WAKE_JOB = "bot.scheduler:wake"
 SWEEP_JOB = "bot.scheduler:sweep"
 HORIZON = dt.timedelta(hours=24)  # wake-up jobs are kept this far ahead (clock time)
 SWEEP_SECONDS = 5.0  # finds plans other processes wrote (the research's idle-leader pitfall)
-CLOSING = ("done", "taken", "skip", "fine", "signs")  # answers that close a reminder's group
 
 
 class Notifier(Protocol):
@@ -59,6 +65,18 @@ class Renderer(Protocol):
 
 def _hm(text: str) -> dt.time:
     return dt.time.fromisoformat(text)
+
+
+def answered(db: Any, plan_id: int, group_key: str) -> bool:
+    """Has the person closed this event (one of `CLOSING_ANSWERS`)?"""
+    closing = db.scalar(
+        select(func.count(Acknowledgement.id)).where(
+            Acknowledgement.plan_id == plan_id,
+            Acknowledgement.group_key == group_key,
+            Acknowledgement.action.in_(CLOSING_ANSWERS),
+        )
+    )
+    return bool(closing)
 
 
 def in_quiet_hours(person: Person, now: dt.datetime) -> dt.datetime | None:
@@ -248,14 +266,7 @@ class Reminders:
                 return AckResult("gone")
             if plan.status != "active":
                 return AckResult("already", plan.kind, dict(plan.data))
-            closing = db.scalar(
-                select(func.count(Acknowledgement.id)).where(
-                    Acknowledgement.plan_id == plan.id,
-                    Acknowledgement.group_key == occ.group_key,
-                    Acknowledgement.action.in_(CLOSING),
-                )
-            )
-            if closing:
+            if answered(db, plan.id, occ.group_key):
                 return AckResult("already", plan.kind, dict(plan.data))
             group = (Occurrence.plan_id == plan.id) & (Occurrence.group_key == occ.group_key)
             pending = group & (Occurrence.status == "pending")
