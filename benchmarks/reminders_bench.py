@@ -42,7 +42,8 @@ from bot.plans import RefillPlan, refill_schedule  # noqa: E402
 from bot.reminder_content import load_reminder_words  # noqa: E402
 from bot.reminder_flows import ReminderFlows, Wording  # noqa: E402
 from bot.scheduler import Reminders, ReminderScheduler  # noqa: E402
-from bot.store import Occurrence, Person, Plan, open_store  # noqa: E402
+from bot.storage.models import Occurrence, Person, Plan  # noqa: E402
+from bot.storage.store import open_store  # noqa: E402
 
 UTC = dt.UTC
 ZONES = ("Europe/London", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "UTC")

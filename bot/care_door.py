@@ -31,7 +31,7 @@ from bot.composer import Message
 from bot.core.engine import Decision, Safety
 from bot.dialogue import Dialogue, Session
 from bot.plans import RecheckPlan
-from bot.store import Store
+from bot.storage.store import Store
 
 if TYPE_CHECKING:
     from bot.scheduler import Reminders

@@ -1,38 +1,28 @@
 """Caregivers in the database: invites, link requests, alert claims, checklist results, card.
 
-Tables sit on `bot.store.Base` (migration 0101). `CareService` runs each step in one transaction
-and returns `Notice`s: the messages for the person who acted and for the other people concerned,
-which a door sends. Who may see what is decided here: a caregiver only reaches a patient through
-a confirmed `CaregiverLink`, and only that patient's shared items. The first caregiver to take an
-alert wins through a UNIQUE row per event (plan + group), so two taps racing can never both win.
-Every link change, alert claim and deletion is an audit event (who, when, ids; never text).
-This module must never hold user-facing text (content/care.yaml), never store a code in clear,
-and never interpret a dose: card values are kept exactly as typed.
+The tables are in `bot.storage.models` (migration 0101). `CareService` runs each step in one
+transaction and returns `Notice`s: the messages for the person who acted and for the other
+people concerned, which a door sends. Who may see what is decided here: a caregiver only reaches
+a patient through a confirmed `CaregiverLink`, and only that patient's shared items. The first
+caregiver to take an alert wins through a UNIQUE row per event (plan + group), so two taps racing
+can never both win. Every link change, alert claim and deletion is an audit event (who, when,
+ids; never text). This module must never hold user-facing text (content/care.yaml), never store
+a code in clear, and never interpret a dose: card values are kept exactly as typed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    JSON,
-    Boolean,
-    ForeignKey,
-    Integer,
-    String,
-    UniqueConstraint,
-    delete,
-    func,
-    or_,
     select,
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Session
 
 from bot import care
 from bot.care import CareWords
@@ -40,97 +30,22 @@ from bot.checklist import OUTCOMES, Outcome, Result
 from bot.clock import Clock
 from bot.composer import Button, Message
 from bot.scheduler import answered
-from bot.store import (
+from bot.storage.models import (
     Acknowledgement,
     AuditEvent,
-    Base,
+    CardField,
+    CareClaim,
     CaregiverLink,
+    CareName,
+    ChecklistRecord,
     Delivery,
+    Invite,
+    JoinAttempt,
     Occurrence,
     Person,
     Plan,
-    Store,
-    UTCDateTime,
 )
-
-# -- tables --------------------------------------------------------------------------------
-
-
-class Invite(Base):
-    __tablename__ = "care_invites"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
-    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(12))  # open | claimed | used | declined
-    claimed_by: Mapped[str | None] = mapped_column(String(64), index=True)
-
-
-class JoinAttempt(Base):
-    __tablename__ = "care_join_attempts"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), index=True)
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-
-
-class CareName(Base):
-    """The first name a door gave for a person, to tell others who did what."""
-
-    __tablename__ = "care_names"
-
-    person_id: Mapped[int] = mapped_column(
-        ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
-    )
-    name: Mapped[str] = mapped_column(String(64))
-
-
-class CareClaim(Base):
-    """The one caregiver who took an alert event: UNIQUE per plan + group is the race guard."""
-
-    __tablename__ = "care_claims"
-    __table_args__ = (UniqueConstraint("plan_id", "group_key", name="uq_care_claim"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
-    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
-    group_key: Mapped[str] = mapped_column(String(64))
-    occurrence_id: Mapped[int] = mapped_column(Integer)
-    by: Mapped[str] = mapped_column(String(64), index=True)
-    action: Mapped[str] = mapped_column(String(16))
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-
-
-class ChecklistRecord(Base):
-    __tablename__ = "checklist_results"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
-    by: Mapped[str] = mapped_column(String(64), index=True)
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    outcome: Mapped[str] = mapped_column(String(16))
-    reason: Mapped[str] = mapped_column(String(24))
-    route: Mapped[str] = mapped_column(String(12))
-    cause: Mapped[str] = mapped_column(String(12))
-    signs: Mapped[list[str]] = mapped_column(JSON)
-    shared: Mapped[bool] = mapped_column(Boolean, default=False)
-
-
-class CardField(Base):
-    __tablename__ = "card_fields"
-    __table_args__ = (UniqueConstraint("person_id", "field", name="uq_card_field"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
-    field: Mapped[str] = mapped_column(String(24))
-    value: Mapped[str] = mapped_column(String(120))
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-
-
-CARE_TABLES = (Invite, JoinAttempt, CareName, CareClaim, ChecklistRecord, CardField)
-
+from bot.storage.store import Store
 
 # -- results -------------------------------------------------------------------------------
 
@@ -708,90 +623,10 @@ class CareService:
 
     def delete_everything(self, key: str) -> list[Notice]:
         """`/delete_my_data`: tell linked people the link ended, then remove every row about
-        `key` (ours first, then the reminder store's)."""
-        now = self.clock.now()
+        `key` (the store's one `delete_person`)."""
         with self.store.tx() as db:
-            me = self.store.person(db, key, now, create=False)
+            me = self.store.person(db, key, self.clock.now(), create=False)
             my_name = self._name(db, me.id if me else None)
             others = sorted({p.key for p in self._links(db, key)})
-            if me is not None:
-                pid = me.id
-                for table in (CareClaim, ChecklistRecord, CardField, Invite):
-                    db.execute(delete(table).where(table.person_id == pid))
-                db.execute(delete(CareName).where(CareName.person_id == pid))
-                db.execute(delete(AuditEvent).where(AuditEvent.person_id == pid))
-            db.execute(delete(CareClaim).where(CareClaim.by == key))
-            db.execute(delete(ChecklistRecord).where(ChecklistRecord.by == key))
-            db.execute(delete(JoinAttempt).where(JoinAttempt.key == key))
-            db.execute(delete(Invite).where(Invite.claimed_by == key))
-            db.execute(delete(Acknowledgement).where(Acknowledgement.by == key))
-            db.execute(delete(AuditEvent).where(AuditEvent.actor == key))
         self.store.delete_person(key)
         return [self._info(o, "link_ended_deleted", name=my_name) for o in others]
-
-
-def rows_about(store: Store, key: str) -> dict[str, int]:
-    """For tests and /delete_my_data checks: how many rows in any table still mention `key`."""
-    counts: dict[str, int] = {}
-    with store.tx() as db:
-        person = db.scalar(select(Person).where(Person.key == key))
-        pid = person.id if person else -1
-        checks: Sequence[tuple[str, Any]] = (
-            ("people", select(func.count()).select_from(Person).where(Person.key == key)),
-            (
-                "caregiver_links",
-                select(func.count())
-                .select_from(CaregiverLink)
-                .where(or_(CaregiverLink.person_id == pid, CaregiverLink.caregiver_key == key)),
-            ),
-            (
-                "care_invites",
-                select(func.count())
-                .select_from(Invite)
-                .where(or_(Invite.person_id == pid, Invite.claimed_by == key)),
-            ),
-            (
-                "care_join_attempts",
-                select(func.count()).select_from(JoinAttempt).where(JoinAttempt.key == key),
-            ),
-            (
-                "care_names",
-                select(func.count()).select_from(CareName).where(CareName.person_id == pid),
-            ),
-            (
-                "care_claims",
-                select(func.count())
-                .select_from(CareClaim)
-                .where(or_(CareClaim.person_id == pid, CareClaim.by == key)),
-            ),
-            (
-                "checklist_results",
-                select(func.count())
-                .select_from(ChecklistRecord)
-                .where(or_(ChecklistRecord.person_id == pid, ChecklistRecord.by == key)),
-            ),
-            (
-                "card_fields",
-                select(func.count()).select_from(CardField).where(CardField.person_id == pid),
-            ),
-            (
-                "acknowledgements",
-                select(func.count())
-                .select_from(Acknowledgement)
-                .where(or_(Acknowledgement.person_id == pid, Acknowledgement.by == key)),
-            ),
-            (
-                "audit_events",
-                select(func.count())
-                .select_from(AuditEvent)
-                .where(or_(AuditEvent.person_id == pid, AuditEvent.actor == key)),
-            ),
-            ("plans", select(func.count()).select_from(Plan).where(Plan.person_id == pid)),
-            (
-                "occurrences",
-                select(func.count()).select_from(Occurrence).where(Occurrence.person_id == pid),
-            ),
-        )
-        for name, query in checks:
-            counts[name] = int(db.scalar(query) or 0)
-    return counts

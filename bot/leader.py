@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.engine import make_url
 
-from bot.store import normalise_url
+from bot.storage.store import normalise_url
 
 log = logging.getLogger(__name__)
 

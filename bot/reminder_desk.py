@@ -23,7 +23,7 @@ from bot.reminder_flows import (
     SetStatus,
 )
 from bot.scheduler import Reminders
-from bot.store import SqlSessions
+from bot.sessions import SqlSessions
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,8 @@ from bot.settings import Settings
 if TYPE_CHECKING:
     from bot.clock import Clock
     from bot.scheduler import Notifier, Reminders
-    from bot.store import SqlSessions, Store
+    from bot.sessions import SqlSessions
+    from bot.storage.store import Store
 
 REQUIRED_ANSWERS = frozenset(KNOWLEDGE_IDS) | {"contact_care_team"}
 
@@ -53,7 +54,8 @@ def build_reminders(
     """The store (migrated), the sessions kept in it, and the reminder service for a door."""
     from bot.reminder_flows import Wording
     from bot.scheduler import Reminders
-    from bot.store import SqlSessions, open_store
+    from bot.sessions import SqlSessions
+    from bot.storage.store import open_store
 
     store = open_store(settings.database_url)
     sessions = SqlSessions(store, clock.now, prefix=prefix)

@@ -31,15 +31,8 @@ from bot.escalation import (
     wants_caregivers,
 )
 from bot.plans import AckResult, Outgoing, PersonInfo, PlanInfo
-from bot.store import (
-    Acknowledgement,
-    CaregiverLink,
-    Delivery,
-    Occurrence,
-    Person,
-    Plan,
-    Store,
-)
+from bot.storage.models import Acknowledgement, CaregiverLink, Delivery, Occurrence, Person, Plan
+from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from bot.clock import Clock
     from bot.leader import Leadership
     from bot.reminder_desk import ReminderDesk
-    from bot.store import Store
+    from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -619,7 +619,7 @@ def _add_reminders(
     from bot.reminder_desk import ReminderDesk
     from bot.runtime import build_reminders
     from bot.scheduler import ReminderScheduler
-    from bot.store import default_url
+    from bot.storage.store import default_url
 
     store, sessions, service = build_reminders(
         settings, dialogue, clock, TelegramNotifier(app), prefix=CHAT_PREFIX

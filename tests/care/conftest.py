@@ -11,7 +11,8 @@ from bot.care import CareWords, load_care_words
 from bot.care_store import CareService
 from bot.clock import FakeClock
 from bot.content import Content
-from bot.store import Occurrence, Plan, Store
+from bot.storage.models import Occurrence, Plan
+from bot.storage.store import Store
 
 UTC = dt.UTC
 

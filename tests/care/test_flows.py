@@ -15,7 +15,7 @@ from bot.care_store import CareService
 from bot.checklist import Checklist, load_checklist
 from bot.composer import Message
 from bot.content import Content
-from bot.store import Store
+from bot.storage.store import Store
 
 from .conftest import escalation
 from .test_linking import ANN, BOB, PAT, link
@@ -224,7 +224,7 @@ def test_a_caregiver_sees_the_refill_dates_the_patient_set(flows: CareFlows, sto
     import datetime as dt
 
     from bot.plans import RefillPlan
-    from bot.store import Plan
+    from bot.storage.models import Plan
 
     care = flows.service
     link(care, ANN, "Ann")

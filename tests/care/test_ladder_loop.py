@@ -16,7 +16,8 @@ from bot.plans import RefillPlan
 from bot.reminder_content import load_reminder_words
 from bot.reminder_flows import ReminderFlows, Wording
 from bot.scheduler import Reminders
-from bot.store import Occurrence, Store
+from bot.storage.models import Occurrence
+from bot.storage.store import Store
 from tests.databases import RecordingNotifier
 
 from .conftest import texts

@@ -8,9 +8,10 @@ import re
 from sqlalchemy import select
 
 from bot import care as rules
-from bot.care_store import AuditEvent, CareService, Invite
+from bot.care_store import CareService
 from bot.clock import FakeClock
-from bot.store import Store
+from bot.storage.models import AuditEvent, Invite
+from bot.storage.store import Store
 
 from .conftest import texts
 

@@ -10,12 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.care import ACK_ACTIONS
-from bot.care_store import AuditEvent, CareClaim, CareService
+from bot.care_store import CareService
 from bot.clock import FakeClock
 from bot.composer import Message
 from bot.escalation import CLOSING_ANSWERS
 from bot.scheduler import Reminders
-from bot.store import Acknowledgement, Occurrence, Store
+from bot.storage.models import Acknowledgement, AuditEvent, CareClaim, Occurrence
+from bot.storage.store import Store
 from tests.databases import RecordingNotifier
 
 from .conftest import escalation, texts

@@ -19,7 +19,7 @@ from bot.plans import RecheckPlan, schedule
 from bot.reminder_content import load_reminder_words
 from bot.reminder_flows import Ctx, ReminderFlows, ReminderState, Wording
 from bot.scheduler import Reminders
-from bot.store import Store
+from bot.storage.store import Store
 from tests.databases import RecordingNotifier
 
 from .test_linking import PAT

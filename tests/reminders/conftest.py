@@ -16,7 +16,7 @@ from bot.content import Content
 from bot.reminder_content import ReminderWords, load_reminder_words
 from bot.reminder_flows import ReminderFlows, Wording
 from bot.scheduler import Reminders
-from bot.store import Store
+from bot.storage.store import Store
 from tests.databases import RecordingNotifier
 
 UTC = dt.UTC

@@ -12,7 +12,7 @@ from bot.clock import SystemClock
 from bot.composer import Message
 from bot.leader import Leadership
 from bot.scheduler import Outgoing, Reminders, ReminderScheduler
-from bot.store import open_store
+from bot.storage.store import open_store
 
 
 class FileNotifier:

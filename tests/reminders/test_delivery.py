@@ -14,7 +14,8 @@ from bot.content import Content
 from bot.plans import RefillPlan
 from bot.reminder_flows import ReminderFlows, Wording
 from bot.scheduler import Reminders, ReminderScheduler
-from bot.store import Base, Delivery, Store, open_store
+from bot.storage.models import Base, Delivery
+from bot.storage.store import Store, open_store
 from tests.databases import RecordingNotifier
 
 UTC = dt.UTC

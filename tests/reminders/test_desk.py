@@ -15,8 +15,10 @@ from bot.reminder_desk import ReminderDesk
 from bot.reminder_flows import Wording
 from bot.runtime import build_dialogue
 from bot.scheduler import Reminders
+from bot.sessions import SqlSessions
 from bot.settings import load_settings
-from bot.store import Occurrence, Person, SqlSessions, Store
+from bot.storage.models import Occurrence, Person
+from bot.storage.store import Store
 from tests.databases import RecordingNotifier
 
 UTC = dt.UTC

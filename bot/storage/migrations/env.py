@@ -1,4 +1,4 @@
-"""Alembic environment: runs migrations on the connection `bot.store.migrate` hands over.
+"""Alembic environment: runs migrations on the connection `bot.storage.store.migrate` hands over.
 
 Run from the command line too (`alembic -c alembic.ini upgrade head`), where the URL comes from
 DATABASE_URL. Never edit an applied revision; add a new one.
@@ -9,7 +9,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from bot.store import Base, default_url, make_engine
+from bot.storage.models import Base
+from bot.storage.store import default_url, make_engine
 
 target_metadata = Base.metadata
 
