@@ -22,9 +22,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.content import Fact, Strings, Worded
 from bot.loading import DataError, load_yaml_model
 from bot.paths import data_dir
+from bot.reply.content import Fact, Strings, Worded
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L
 CODE_LENGTH = 10  # 32**10 = 2**50 codes

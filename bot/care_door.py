@@ -24,13 +24,13 @@ from bot.care_flows import (
     RecheckWording,
     Who,
 )
-from bot.care_store import CareService, Notice
+from bot.care_store import CareService
 from bot.checklist import Checklist, load_checklist
 from bot.clock import Clock
-from bot.composer import Message
 from bot.core.engine import Decision, Safety
 from bot.dialogue import Dialogue, Session
 from bot.plans import RecheckPlan
+from bot.reply.messages import Message, Notice
 from bot.storage.store import Store
 
 if TYPE_CHECKING:

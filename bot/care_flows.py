@@ -22,11 +22,11 @@ from zoneinfo import ZoneInfo
 
 from bot import care, care_export
 from bot.care import CareWords
-from bot.care_store import CareService, Event, LinkedPerson, Notice
+from bot.care_store import CareService, Event, LinkedPerson
 from bot.checklist import Checklist, ChecklistState
-from bot.composer import Attachment, Button, Message
 from bot.escalation import RULES
 from bot.plans import RefillPlan, TaperPlan
+from bot.reply.messages import Attachment, Button, Message, Notice
 
 COMMANDS = ("invite", "join", "unlink", "checklist", "history", "card")
 PREFIXES = ("ca", "cl", "hi", "cd")

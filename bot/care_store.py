@@ -28,7 +28,7 @@ from bot import care
 from bot.care import CareWords
 from bot.checklist import OUTCOMES, Outcome, Result
 from bot.clock import Clock
-from bot.composer import Button, Message
+from bot.reply.messages import Button, Message, Notice
 from bot.scheduler import answered
 from bot.storage.models import (
     Acknowledgement,
@@ -48,14 +48,6 @@ from bot.storage.models import (
 from bot.storage.store import Store
 
 # -- results -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Notice:
-    """Messages for one person (a chat key)."""
-
-    to: str
-    messages: tuple[Message, ...]
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from bot.composer import Button, Message
-from bot.content import Fact, Voices, check_cited, fill
 from bot.loading import load_yaml_model
 from bot.paths import data_dir
+from bot.reply.content import Fact, Voices, check_cited, fill
+from bot.reply.messages import Button, Message
 
 PREFIX = "cl"  # button data: "cl:route:pump", "cl:cause:yes", "cl:t:itching", "cl:done"
 ROUTES = ("pump", "tablets", "both")

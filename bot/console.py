@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from bot.care_door import CareDoor, DoorTurn
-from bot.composer import Button, Message
 from bot.dialogue import Dialogue, Session, Turn
+from bot.reply.messages import Button, Message
 
 if TYPE_CHECKING:
     from bot.clock import Clock

@@ -15,8 +15,7 @@ from dataclasses import asdict, dataclass, field
 
 import textstat
 
-from bot.content import VOICES, Content, unsupported_numbers
-from bot.runtime import REQUIRED_ANSWERS
+from bot.reply.content import REQUIRED_ANSWERS, VOICES, Content, unsupported_numbers
 from bot.settings import load_settings
 
 PLAIN_VOICES = ("patient", "caregiver")
@@ -133,7 +132,7 @@ def markdown(content: Content, rows: list[Row]) -> str:
 
 
 def main(as_json: bool = False) -> int:
-    from bot.content import load_content
+    from bot.reply.content import load_content
 
     content = load_content()
     rows = build_rows(content)

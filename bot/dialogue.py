@@ -13,8 +13,6 @@ from dataclasses import dataclass, field, replace
 
 from bot import timezones
 from bot.clock import Clock, SystemClock
-from bot.composer import Audience, Button, Composer, Message
-from bot.content import Content
 from bot.core.engine import Action, Decision, Engine, Profile, Safety
 from bot.reminder_content import load_reminder_words
 from bot.reminder_flows import (
@@ -29,6 +27,9 @@ from bot.reminder_flows import (
     ReminderFlows,
     ReminderState,
 )
+from bot.reply.composer import Audience, Composer
+from bot.reply.content import Content
+from bot.reply.messages import Button, Message
 
 MAX_MESSAGE_CHARS = 2000  # longer messages are read up to here (the person is told)
 

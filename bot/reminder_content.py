@@ -14,10 +14,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.content import Content, Strings, Worded, check_cited, fill
 from bot.escalation import RULES
 from bot.loading import DataError, load_yaml_model
 from bot.paths import data_dir
+from bot.reply.content import Content, Strings, Worded, check_cited, fill
 
 EXTRA_MESSAGES = ("refill_tomorrow", "refill_today")
 WORDED_ELSEWHERE = ("recheck_due",)  # content/checklist.yaml (rendered by bot.care_flows)

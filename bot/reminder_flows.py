@@ -17,7 +17,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.composer import Attachment, Button, Message
 from bot.escalation import HIGH_RISK_QUESTIONS, RULES, SNOOZE_MINUTES, Level
 from bot.plans import (
     DEFAULT_REMIND_AT,
@@ -34,6 +33,7 @@ from bot.plans import (
     taper_problem,
 )
 from bot.reminder_content import ReminderWords
+from bot.reply.messages import Attachment, Button, Message
 
 MAX_STEPS = 12
 MAX_DOSE_CHARS = 60

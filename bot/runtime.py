@@ -8,10 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.content import load_content
 from bot.core.engine import Engine
-from bot.core.intents import KNOWLEDGE_IDS
 from bot.dialogue import Dialogue
+from bot.reply.content import REQUIRED_ANSWERS, load_content
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -19,8 +18,6 @@ if TYPE_CHECKING:
     from bot.scheduler import Notifier, Reminders
     from bot.sessions import SqlSessions
     from bot.storage.store import Store
-
-REQUIRED_ANSWERS = frozenset(KNOWLEDGE_IDS) | {"contact_care_team"}
 
 
 def build_clock(settings: Settings) -> Clock:

@@ -21,7 +21,6 @@ from sqlalchemy import func, insert, select, update
 
 from bot import plans as plan_rules
 from bot.clock import Clock
-from bot.composer import Message
 from bot.escalation import (
     CLOSING_ANSWERS,
     MAX_SNOOZES,
@@ -31,6 +30,7 @@ from bot.escalation import (
     wants_caregivers,
 )
 from bot.plans import AckResult, Outgoing, PersonInfo, PlanInfo
+from bot.reply.messages import Message
 from bot.storage.models import Acknowledgement, CaregiverLink, Delivery, Occurrence, Person, Plan
 from bot.storage.store import Store
 

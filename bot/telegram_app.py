@@ -47,17 +47,18 @@ from telegram.ext import (
     filters,
 )
 
-from bot import composer, timezones
+from bot import timezones
 from bot.dialogue import Dialogue, Session, Turn
+from bot.reply import messages as reply
 from bot.sessions import MemorySessions, SessionStore
 from bot.settings import Settings
 
 if TYPE_CHECKING:
     from bot.care_door import CareDoor, DoorTurn
-    from bot.care_store import Notice
     from bot.clock import Clock
     from bot.leader import Leadership
     from bot.reminder_desk import ReminderDesk
+    from bot.reply.messages import Notice
     from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -137,7 +138,7 @@ def split_text(text: str, limit: int = MAX_CHARS) -> list[str]:
     return [c for c in chunks if c.strip()]
 
 
-def keyboard(buttons: Sequence[composer.Button]) -> InlineKeyboardMarkup | None:
+def keyboard(buttons: Sequence[reply.Button]) -> InlineKeyboardMarkup | None:
     """One button per row, so that long labels stay readable on a phone."""
     if not buttons:
         return None
@@ -146,7 +147,7 @@ def keyboard(buttons: Sequence[composer.Button]) -> InlineKeyboardMarkup | None:
     )
 
 
-def in_order(messages: Sequence[composer.Message]) -> list[composer.Message]:
+def in_order(messages: Sequence[reply.Message]) -> list[reply.Message]:
     """Emergency and urgent messages first (they already are; this keeps it so), each alone."""
     return [m for m in messages if m.kind in FIRST] + [m for m in messages if m.kind not in FIRST]
 
@@ -154,7 +155,7 @@ def in_order(messages: Sequence[composer.Message]) -> list[composer.Message]:
 async def send_messages(
     bot: Bot,
     chat_id: int,
-    messages: Sequence[composer.Message],
+    messages: Sequence[reply.Message],
     quote: Message | None = None,
 ) -> list[int]:
     """Send in order, one after another, as plain text with inline buttons (a file goes as a
@@ -225,8 +226,8 @@ def addressed(message: Message, bot_id: int, bot_username: str) -> bool:
             return True
         if entity.type == MessageEntity.TEXT_MENTION and entity.user and entity.user.id == bot_id:
             return True
-    reply = message.reply_to_message
-    return bool(reply and reply.from_user and reply.from_user.id == bot_id)
+    replied_to = message.reply_to_message
+    return bool(replied_to and replied_to.from_user and replied_to.from_user.id == bot_id)
 
 
 def without_mention(text: str, bot_username: str) -> str:
@@ -379,7 +380,7 @@ class TelegramDoor:
             result = run(care, session, chat_key, first_name)
             if result is None:
                 expired = self.dialogue.content.text("button_expired")
-                return Turn([composer.Message(expired, kind="info")], session)
+                return Turn([reply.Message(expired, kind="info")], session)
             notices.extend(result.notices)
             if not result.handled and text is not None:
                 return self.dialogue.text(result.session, text)
@@ -392,7 +393,7 @@ class TelegramDoor:
         self,
         context: Context,
         chat_id: int,
-        messages: Sequence[composer.Message],
+        messages: Sequence[reply.Message],
         quote: Message | None = None,
     ) -> None:
         """Send in order, one after another; the first one answers `quote` in a group."""
@@ -543,7 +544,7 @@ class TelegramNotifier:
     def __init__(self, app: App) -> None:
         self.app = app
 
-    async def send(self, chat_key: str, messages: Sequence[composer.Message]) -> list[str]:
+    async def send(self, chat_key: str, messages: Sequence[reply.Message]) -> list[str]:
         chat_id = int(chat_key.removeprefix(CHAT_PREFIX))
         return [str(i) for i in await send_messages(self.app.bot, chat_id, messages)]
 

@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import func, or_, select
 
 from bot.clock import FakeClock
-from bot.composer import Message
-from bot.content import Content, load_content
+from bot.reply.content import Content, load_content
+from bot.reply.messages import Message
 from bot.storage.models import (
     Acknowledgement,
     AuditEvent,

@@ -18,9 +18,9 @@ from bot.checklist import (
     decide,
     load_checklist,
 )
-from bot.content import Content, load_content
 from bot.loading import DataError
 from bot.paths import data_dir
+from bot.reply.content import Content, load_content
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,10 @@ import statistics
 
 import pytest
 
-from bot.content import VOICES, Content, load_content
 from bot.content_check import build_rows, summary_problems, unsupported_numbers
 from bot.core.intents import KNOWLEDGE_IDS
 from bot.dialogue import Dialogue
-from bot.runtime import REQUIRED_ANSWERS
+from bot.reply.content import REQUIRED_ANSWERS, VOICES, Content, load_content
 
 DOSE_INSTRUCTION = re.compile(
     r"\b(take|give|use|try|increase|decrease|raise|lower|double|halve)\b[^.\n]{0,30}"

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.composer import Message
 from bot.dialogue import Dialogue, Session, Turn
+from bot.reply.messages import Message
 
 STORIES = Path(__file__).resolve().parent / "stories"
 

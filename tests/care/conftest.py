@@ -10,7 +10,7 @@ import pytest
 from bot.care import CareWords, load_care_words
 from bot.care_store import CareService
 from bot.clock import FakeClock
-from bot.content import Content
+from bot.reply.content import Content
 from bot.storage.models import Occurrence, Plan
 from bot.storage.store import Store
 

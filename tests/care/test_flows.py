@@ -13,8 +13,8 @@ from PIL import Image
 from bot.care_flows import CareFlows, CaregiverButtons, CareState, CareTurn, Who
 from bot.care_store import CareService
 from bot.checklist import Checklist, load_checklist
-from bot.composer import Message
-from bot.content import Content
+from bot.reply.content import Content
+from bot.reply.messages import Message
 from bot.storage.store import Store
 
 from .conftest import escalation

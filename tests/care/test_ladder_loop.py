@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from bot.care_flows import CaregiverButtons
 from bot.care_store import CareService
 from bot.clock import FakeClock
-from bot.content import Content
 from bot.plans import RefillPlan
 from bot.reminder_content import load_reminder_words
 from bot.reminder_flows import ReminderFlows, Wording
+from bot.reply.content import Content
 from bot.scheduler import Reminders
 from bot.storage.models import Occurrence
 from bot.storage.store import Store

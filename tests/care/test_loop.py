@@ -12,8 +12,8 @@ from sqlalchemy import select
 from bot.care import ACK_ACTIONS
 from bot.care_store import CareService
 from bot.clock import FakeClock
-from bot.composer import Message
 from bot.escalation import CLOSING_ANSWERS
+from bot.reply.messages import Message
 from bot.scheduler import Reminders
 from bot.storage.models import Acknowledgement, AuditEvent, CareClaim, Occurrence
 from bot.storage.store import Store

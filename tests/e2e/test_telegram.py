@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from bot.composer import Message
 from bot.core.engine import Action, Engine, Profile
 from bot.dialogue import Dialogue, Session, Turn
+from bot.reply.messages import Message
 from bot.sessions import MemorySessions
 from bot.telegram_app import COMMANDS, build_app, webhook_options
 from tests.e2e.conftest import bot_settings, free_port, running

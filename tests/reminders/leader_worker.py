@@ -9,8 +9,8 @@ import sys
 from collections.abc import Sequence
 
 from bot.clock import SystemClock
-from bot.composer import Message
 from bot.leader import Leadership
+from bot.reply.messages import Message
 from bot.scheduler import Outgoing, Reminders, ReminderScheduler
 from bot.storage.store import open_store
 

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.clock import FakeClock, ScaledClock
-from bot.content import Content
 from bot.plans import RefillPlan
 from bot.reminder_flows import ReminderFlows, Wording
+from bot.reply.content import Content
 from bot.scheduler import Reminders, ReminderScheduler
 from bot.storage.models import Base, Delivery
 from bot.storage.store import Store, open_store

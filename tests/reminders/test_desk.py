@@ -9,10 +9,10 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from bot.clock import FakeClock
-from bot.composer import Message
 from bot.dialogue import Dialogue, Session, Turn
 from bot.reminder_desk import ReminderDesk
 from bot.reminder_flows import Wording
+from bot.reply.messages import Message
 from bot.runtime import build_dialogue
 from bot.scheduler import Reminders
 from bot.sessions import SqlSessions

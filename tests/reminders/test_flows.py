@@ -7,8 +7,6 @@ import datetime as dt
 
 import pytest
 
-from bot.composer import Message
-from bot.content import Content
 from bot.exports import calendar, taper_chart
 from bot.loading import DataError
 from bot.plans import PlanInfo, RefillPlan, TaperPlan, TaperStep
@@ -22,6 +20,8 @@ from bot.reminder_flows import (
     SavePlan,
     parse_date,
 )
+from bot.reply.content import Content
+from bot.reply.messages import Message
 
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)  # a Wednesday
 

@@ -17,10 +17,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bot.core.intents import KNOWLEDGE_IDS
 from bot.loading import DataError, load_yaml_model, read_yaml, validate
 from bot.paths import data_dir
 
 VOICES: tuple[str, ...] = ("patient", "caregiver", "professional")
+# Answers the content must have: every knowledge intent's, and contact_care_team's (a feature
+# intent answered from content).
+REQUIRED_ANSWERS = frozenset(KNOWLEDGE_IDS) | {"contact_care_team"}
 _NUMBER = re.compile(r"(?<![A-Za-z0-9-])\d+(?:[.,]\d+)?")
 _PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 Voice = Literal["patient", "caregiver", "professional"]

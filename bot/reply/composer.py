@@ -9,47 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.content import VOICES, Answer, Content
 from bot.core.engine import Action, Decision, Safety
 from bot.core.intents import Intent
+from bot.reply.content import VOICES, Answer, Content
+from bot.reply.messages import Button, Message
 
 MAX_SOURCE_NAMES = 3  # publishers named under an answer; /sources lists them all
 # Feature intents whose reply carries a button that starts the flow: (ui string, button data).
 FEATURE_STARTS = {"withdrawal_checklist": ("button_checklist_start", "cl:start")}
-
-
-@dataclass(frozen=True)
-class Button:
-    """A choice the person can press: `label` is shown, `data` comes back (<= 64 bytes)."""
-
-    label: str
-    data: str
-
-
-@dataclass(frozen=True)
-class Attachment:
-    """A file sent with a message: a picture (`image/png`) or a document (a calendar file)."""
-
-    name: str
-    data: bytes
-    mime: str
-
-    @property
-    def is_image(self) -> bool:
-        return self.mime.startswith("image/")
-
-
-@dataclass(frozen=True)
-class Message:
-    """One message to send. `kind` lets a door treat safety replies specially.
-
-    With `file`, the text is the file's caption; a door that cannot send files sends the text.
-    """
-
-    text: str
-    buttons: tuple[Button, ...] = ()
-    kind: str = "answer"  # emergency | urgent | answer | prompt | info
-    file: Attachment | None = None
 
 
 @dataclass(frozen=True)
