@@ -29,12 +29,12 @@ from bot.checklist import Checklist, load_checklist
 from bot.clock import Clock
 from bot.core.engine import Decision, Safety
 from bot.dialogue import Dialogue, Session
-from bot.plans import RecheckPlan
+from bot.reminders.plans import RecheckPlan
 from bot.reply.messages import Message, Notice
 from bot.storage.store import Store
 
 if TYPE_CHECKING:
-    from bot.scheduler import Reminders
+    from bot.reminders.service import Reminders
 
 
 @dataclass(frozen=True)

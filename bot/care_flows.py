@@ -24,8 +24,8 @@ from bot import care, care_export
 from bot.care import CareWords
 from bot.care_store import CareService, Event, LinkedPerson
 from bot.checklist import Checklist, ChecklistState
-from bot.escalation import RULES
-from bot.plans import RefillPlan, TaperPlan
+from bot.reminders.ladder import RULES
+from bot.reminders.plans import RefillPlan, TaperPlan
 from bot.reply.messages import Attachment, Button, Message, Notice
 
 COMMANDS = ("invite", "join", "unlink", "checklist", "history", "card")

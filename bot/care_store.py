@@ -28,8 +28,8 @@ from bot import care
 from bot.care import CareWords
 from bot.checklist import OUTCOMES, Outcome, Result
 from bot.clock import Clock
+from bot.reminders.service import answered
 from bot.reply.messages import Button, Message, Notice
-from bot.scheduler import answered
 from bot.storage.models import (
     Acknowledgement,
     AuditEvent,

@@ -186,8 +186,8 @@ class ConsoleNotifier:
 async def run_chat(settings: Settings, read: Callable[[str], str] = input) -> int:
     """The local chat with reminders: store, scheduler on the injected clock, and the chat."""
     from bot.reminder_desk import ReminderDesk
+    from bot.reminders.scheduler import ReminderScheduler
     from bot.runtime import build_clock, build_dialogue, build_reminders
-    from bot.scheduler import ReminderScheduler
 
     clock = build_clock(settings)
     dialogue = build_dialogue(settings, clock=clock)

@@ -14,11 +14,8 @@ from dataclasses import dataclass, field, replace
 from bot import timezones
 from bot.clock import Clock, SystemClock
 from bot.core.engine import Action, Decision, Engine, Profile, Safety
-from bot.reminder_content import load_reminder_words
-from bot.reminder_flows import (
-    COMMANDS as REMINDER_COMMANDS,
-)
-from bot.reminder_flows import (
+from bot.reminders.flows import COMMANDS as REMINDER_COMMANDS
+from bot.reminders.flows import (
     FEATURE_INTENTS,
     FLOW_BUTTONS,
     Ctx,
@@ -27,6 +24,7 @@ from bot.reminder_flows import (
     ReminderFlows,
     ReminderState,
 )
+from bot.reminders.wording import load_reminder_words
 from bot.reply.composer import Audience, Composer
 from bot.reply.content import Content
 from bot.reply.messages import Button, Message

@@ -13,16 +13,9 @@ from dataclasses import replace
 from typing import Any
 
 from bot.dialogue import Dialogue, Session, Turn
-from bot.plans import AckResult
-from bot.reminder_flows import (
-    Acknowledge,
-    Effect,
-    Export,
-    Saved,
-    SavePlan,
-    SetStatus,
-)
-from bot.scheduler import Reminders
+from bot.reminders.flows import Acknowledge, Effect, Export, Saved, SavePlan, SetStatus
+from bot.reminders.plans import AckResult
+from bot.reminders.service import Reminders
 from bot.sessions import SqlSessions
 
 log = logging.getLogger(__name__)

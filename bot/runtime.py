@@ -15,7 +15,7 @@ from bot.settings import Settings
 
 if TYPE_CHECKING:
     from bot.clock import Clock
-    from bot.scheduler import Notifier, Reminders
+    from bot.reminders.service import Notifier, Reminders
     from bot.sessions import SqlSessions
     from bot.storage.store import Store
 
@@ -49,8 +49,8 @@ def build_reminders(
     settings: Settings, dialogue: Dialogue, clock: Clock, notifier: Notifier, prefix: str = ""
 ) -> tuple[Store, SqlSessions, Reminders]:
     """The store (migrated), the sessions kept in it, and the reminder service for a door."""
-    from bot.reminder_flows import Wording
-    from bot.scheduler import Reminders
+    from bot.reminders.flows import Wording
+    from bot.reminders.service import Reminders
     from bot.sessions import SqlSessions
     from bot.storage.store import open_store
 

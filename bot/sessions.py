@@ -13,7 +13,7 @@ from dataclasses import asdict, fields
 from typing import Any, Protocol
 
 from bot.dialogue import Session
-from bot.reminder_flows import ReminderState
+from bot.reminders.flows import ReminderState
 from bot.storage.store import Store
 
 

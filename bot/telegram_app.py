@@ -56,8 +56,8 @@ from bot.settings import Settings
 if TYPE_CHECKING:
     from bot.care_door import CareDoor, DoorTurn
     from bot.clock import Clock
-    from bot.leader import Leadership
     from bot.reminder_desk import ReminderDesk
+    from bot.reminders.leader import Leadership
     from bot.reply.messages import Notice
     from bot.storage.store import Store
 
@@ -616,10 +616,10 @@ def build_app(
 def _add_reminders(
     app: App, door: TelegramDoor, settings: Settings, dialogue: Dialogue, clock: Clock
 ) -> None:
-    from bot.leader import Leadership
     from bot.reminder_desk import ReminderDesk
+    from bot.reminders.leader import Leadership
+    from bot.reminders.scheduler import ReminderScheduler
     from bot.runtime import build_reminders
-    from bot.scheduler import ReminderScheduler
     from bot.storage.store import default_url
 
     store, sessions, service = build_reminders(

@@ -106,7 +106,7 @@ class Occurrence(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(32))  # a rule name in bot/escalation.py
+    kind: Mapped[str] = mapped_column(String(32))  # a rule name in bot/reminders/ladder.py
     group_key: Mapped[str] = mapped_column(String(64))  # what one acknowledgement closes
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     level: Mapped[int] = mapped_column(Integer)  # 0 routine ... 4 emergency advice

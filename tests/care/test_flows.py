@@ -223,7 +223,7 @@ def test_care_words_are_plain(care: CareService) -> None:
 def test_a_caregiver_sees_the_refill_dates_the_patient_set(flows: CareFlows, store: Store) -> None:
     import datetime as dt
 
-    from bot.plans import RefillPlan
+    from bot.reminders.plans import RefillPlan
     from bot.storage.models import Plan
 
     care = flows.service

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from bot.care import ACK_ACTIONS
 from bot.care_store import CareService
 from bot.clock import FakeClock
-from bot.escalation import CLOSING_ANSWERS
+from bot.reminders.ladder import CLOSING_ANSWERS
+from bot.reminders.service import Reminders
 from bot.reply.messages import Message
-from bot.scheduler import Reminders
 from bot.storage.models import Acknowledgement, AuditEvent, CareClaim, Occurrence
 from bot.storage.store import Store
 from tests.databases import RecordingNotifier
@@ -165,8 +165,8 @@ def _answer(store: Store, occurrence: int, action: str, by: str) -> None:
 def test_each_closing_answer_closes_the_event_for_the_person_and_the_caregivers(
     care: CareService, store: Store, clock: FakeClock, answer: str
 ) -> None:
-    """One definition (bot.escalation.CLOSING_ANSWERS) for both sides: the person's later answer
-    is 'already answered', and a caregiver's older alert button finds it sorted."""
+    """One definition (bot.reminders.ladder.CLOSING_ANSWERS) for both sides: the person's later
+    answer is 'already answered', and a caregiver's older alert button finds it sorted."""
     link(care, ANN, "Ann")
     first, *_ = escalation(store, PAT, care.clock.now())
     _answer(store, first, answer, PAT)

@@ -12,13 +12,13 @@ import pytest
 from bot.care_door import CareDoor, build_care
 from bot.clock import FakeClock
 from bot.dialogue import Dialogue, Session
-from bot.escalation import HIGH_RISK, RULES, Level
-from bot.plans import RecheckPlan, schedule
-from bot.reminder_content import load_reminder_words
-from bot.reminder_flows import Ctx, ReminderFlows, ReminderState, Wording
+from bot.reminders.flows import Ctx, ReminderFlows, ReminderState, Wording
+from bot.reminders.ladder import HIGH_RISK, RULES, Level
+from bot.reminders.plans import RecheckPlan, schedule
+from bot.reminders.service import Reminders
+from bot.reminders.wording import load_reminder_words
 from bot.reply.content import Content
 from bot.reply.messages import Message
-from bot.scheduler import Reminders
 from bot.storage.store import Store
 from tests.databases import RecordingNotifier
 

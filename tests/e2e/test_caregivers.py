@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from bot.clock import FakeClock
 from bot.dialogue import Dialogue, Session
-from bot.plans import RefillPlan
+from bot.reminders.plans import RefillPlan
 from bot.storage.models import Occurrence
 from bot.telegram_app import build_app
 from tests.e2e.conftest import bot_settings, running

@@ -12,10 +12,10 @@ import datetime as dt
 import pytest
 
 from bot.clock import FakeClock
-from bot.reminder_content import ReminderWords, load_reminder_words
-from bot.reminder_flows import ReminderFlows, Wording
+from bot.reminders.flows import ReminderFlows, Wording
+from bot.reminders.service import Reminders
+from bot.reminders.wording import ReminderWords, load_reminder_words
 from bot.reply.content import Content
-from bot.scheduler import Reminders
 from bot.storage.store import Store
 from tests.databases import RecordingNotifier
 

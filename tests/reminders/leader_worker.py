@@ -9,9 +9,11 @@ import sys
 from collections.abc import Sequence
 
 from bot.clock import SystemClock
-from bot.leader import Leadership
+from bot.reminders.leader import Leadership
+from bot.reminders.plans import Outgoing
+from bot.reminders.scheduler import ReminderScheduler
+from bot.reminders.service import Reminders
 from bot.reply.messages import Message
-from bot.scheduler import Outgoing, Reminders, ReminderScheduler
 from bot.storage.store import open_store
 
 

@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from bot.clock import FakeClock
 from bot.dialogue import Dialogue, Session, Turn
 from bot.reminder_desk import ReminderDesk
-from bot.reminder_flows import Wording
+from bot.reminders.flows import Wording
+from bot.reminders.service import Reminders
 from bot.reply.messages import Message
 from bot.runtime import build_dialogue
-from bot.scheduler import Reminders
 from bot.sessions import SqlSessions
 from bot.settings import load_settings
 from bot.storage.models import Occurrence, Person

@@ -7,11 +7,9 @@ import datetime as dt
 
 import pytest
 
-from bot.exports import calendar, taper_chart
 from bot.loading import DataError
-from bot.plans import PlanInfo, RefillPlan, TaperPlan, TaperStep
-from bot.reminder_content import load_reminder_words
-from bot.reminder_flows import (
+from bot.reminders.exports import calendar, taper_chart
+from bot.reminders.flows import (
     Ctx,
     Export,
     FlowResult,
@@ -20,6 +18,8 @@ from bot.reminder_flows import (
     SavePlan,
     parse_date,
 )
+from bot.reminders.plans import PlanInfo, RefillPlan, TaperPlan, TaperStep
+from bot.reminders.wording import load_reminder_words
 from bot.reply.content import Content
 from bot.reply.messages import Message
 

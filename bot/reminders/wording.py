@@ -1,6 +1,6 @@
 """The words of the reminder part, loaded from content/reminders.yaml and checked on load.
 
-Every rule in bot/escalation.py must have its message (but the checklist's re-check, worded in
+Every rule in bot/reminders/ladder.py must have its message (but the checklist's re-check, worded in
 content/checklist.yaml); every clinical message cites fact ids that exist in content/facts.yaml,
 and any number it holds must appear in one of those facts.
 A bad file stops start-up with the file, the entry and the problem named. This module holds no
@@ -14,9 +14,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.escalation import RULES
 from bot.loading import DataError, load_yaml_model
 from bot.paths import data_dir
+from bot.reminders.ladder import RULES
 from bot.reply.content import Content, Strings, Worded, check_cited, fill
 
 EXTRA_MESSAGES = ("refill_tomorrow", "refill_today")

@@ -2,7 +2,7 @@
 after the withdrawal checklist said "keep watching". Pure: no I/O.
 
 A refill plan (appointment date, pump alarm date, reminder time) gives reminders before the
-appointment and, if it passes unconfirmed, the escalation ladder of `bot.escalation`, keyed to
+appointment and, if it passes unconfirmed, the escalation ladder of `bot.reminders.ladder`, keyed to
 days left before the alarm date. A taper plan is only ever the prescriber's plan as the person
 typed it: this module never invents, changes or suggests a dose, it only lays out the times.
 Local wall-clock times become UTC per occurrence with zoneinfo (never 24-hour steps), so a
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.escalation import RULES, Ladder, refill_step
+from bot.reminders.ladder import RULES, Ladder, refill_step
 
 UTC = dt.UTC
 DEFAULT_REMIND_AT = dt.time(9, 0)
@@ -33,7 +33,7 @@ _TIME = re.compile(r"^\s*(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?\s*$
 class Due:
     """One thing to send at one moment."""
 
-    kind: str  # a rule in bot.escalation.RULES
+    kind: str  # a rule in bot.reminders.ladder.RULES
     group: str  # what one acknowledgement closes ("refill", "dose:2026-12-01T08:00")
     due_at: dt.datetime  # aware UTC
     payload: dict[str, Any] = field(default_factory=dict)
@@ -331,7 +331,7 @@ class RecheckPlan:
 
 
 def recheck_schedule(plan: RecheckPlan, now: dt.datetime) -> list[Due]:
-    """The one occurrence; it never escalates (see the rule in `bot.escalation`)."""
+    """The one occurrence; it never escalates (see the rule in `bot.reminders.ladder`)."""
     due = Due("recheck_due", "recheck", plan.due_at)
     return [due] if due.due_at > now else []
 

@@ -13,8 +13,8 @@ import io
 import re
 from collections.abc import Sequence
 
-from bot.plans import PlanInfo, RefillPlan, TaperPlan, fmt_time
-from bot.reminder_content import ReminderWords
+from bot.reminders.plans import PlanInfo, RefillPlan, TaperPlan, fmt_time
+from bot.reminders.wording import ReminderWords
 
 _AMOUNT = re.compile(r"(\d+(?:[.,]\d+)?)")
 PRODID = "-//Baclofen Companion//reminders//EN"

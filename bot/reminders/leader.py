@@ -5,7 +5,8 @@ On PostgreSQL several bot processes may share one database. Each holds a dedicat
 advisory lock dies with its connection, so when the leader process dies a follower gets the lock
 on its next poll and starts the scheduler, whose start-up reconcile delivers what was missed.
 (Behind a transaction-pooling PgBouncer session locks do not work: connect directly.) On SQLite
-there is one process and no election. Deliveries stay idempotent either way (bot/scheduler.py).
+there is one process and no election. Deliveries stay idempotent either way
+(bot/reminders/service.py).
 """
 
 from __future__ import annotations

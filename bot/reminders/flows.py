@@ -17,8 +17,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.escalation import HIGH_RISK_QUESTIONS, RULES, SNOOZE_MINUTES, Level
-from bot.plans import (
+from bot.reminders.ladder import HIGH_RISK_QUESTIONS, RULES, SNOOZE_MINUTES, Level
+from bot.reminders.plans import (
     DEFAULT_REMIND_AT,
     AckResult,
     Outgoing,
@@ -32,7 +32,7 @@ from bot.plans import (
     refill_schedule,
     taper_problem,
 )
-from bot.reminder_content import ReminderWords
+from bot.reminders.wording import ReminderWords
 from bot.reply.messages import Attachment, Button, Message
 
 MAX_STEPS = 12
@@ -75,7 +75,7 @@ class Ctx:
         return self.now.astimezone(ZoneInfo(self.zone)).date()
 
 
-# -- effects (a door applies them through bot.scheduler.Reminders) ------------------------------
+# -- effects (applied through bot.reminders.service.Reminders) ---------------------------------
 
 
 @dataclass(frozen=True)
@@ -314,7 +314,7 @@ class ReminderFlows:
         return FlowResult([self._refill_summary_message(ctx, flow)], self._with(state, flow))
 
     def _refill_summary_message(self, ctx: Ctx, flow: _Flow) -> Message:
-        from bot.escalation import STANDARD
+        from bot.reminders.ladder import STANDARD
 
         plan = self._refill_plan(flow)
         before = [
@@ -664,7 +664,7 @@ class ReminderFlows:
         return FlowResult([self._info(key)], state)
 
     def _export(self, ctx: Ctx, state: ReminderState, effect: Export, plans: Any) -> list[Message]:
-        from bot import exports
+        from bot.reminders import exports
 
         found: list[PlanInfo] = list(plans or ())
         if effect.what == "chart_preview":
@@ -702,7 +702,7 @@ class ReminderFlows:
             )
         ]
 
-    # -- the reminders themselves (bot.scheduler.Renderer) -----------------------------------
+    # -- the reminders themselves (bot.reminders.service.Renderer) ------------------------------
 
     def render(self, item: Outgoing, emergency_number: str) -> list[Message]:
         """The words of one delivery, with its notes and buttons."""

@@ -1,12 +1,12 @@
-"""Reminders that are never lost: the outbox, start-up reconcile, and the APScheduler wake-ups.
+"""The reminder service: plans in, deliveries out, acknowledgements back, never lost.
 
-Our tables are the truth; APScheduler (3.11, `AsyncIOScheduler`, `SQLAlchemyJobStore` in the
-same database) only wakes us at the right real moment. Each wake-up delivers everything due,
-escalations ahead of routine reminders, through a `Notifier` (a door): claim the delivery row,
-send, mark it sent. A process killed at any point loses nothing; when the kill fell between the
-claim and the sent mark the resend says it may be a repeat. Anything due while the bot was down
-is delivered once, late, with a note. This module holds no user-facing text (a `Renderer` turns
-an occurrence into messages) and never decides a dose.
+`Reminders` keeps plans and their occurrences in the store (our tables are the truth; the
+scheduler in `bot.reminders.scheduler` only wakes it up). Each delivery of everything due goes
+escalations first, through a `Notifier` (a door): claim the delivery row, send, mark it sent. A
+process killed at any point loses nothing; when the kill fell between the claim and the sent mark
+the resend says it may be a repeat. Anything due while the bot was down is delivered once, late,
+with a note. This module holds no user-facing text (a `Renderer` turns an occurrence into
+messages) and never decides a dose.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from typing import Any, Protocol
 
 from sqlalchemy import func, insert, select, update
 
-from bot import plans as plan_rules
 from bot.clock import Clock
-from bot.escalation import (
+from bot.reminders import plans as plan_rules
+from bot.reminders.ladder import (
     CLOSING_ANSWERS,
     MAX_SNOOZES,
     RULES,
@@ -29,9 +29,9 @@ from bot.escalation import (
     ladder_for,
     wants_caregivers,
 )
-from bot.plans import AckResult, Outgoing, PersonInfo, PlanInfo
+from bot.reminders.plans import AckResult, Outgoing, PersonInfo, PlanInfo
 from bot.reply.messages import Message
-from bot.storage.models import Acknowledgement, CaregiverLink, Delivery, Occurrence, Person, Plan
+from bot.storage.models import Acknowledgement, Delivery, Occurrence, Person, Plan
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -39,11 +39,6 @@ log = logging.getLogger(__name__)
 UTC = dt.UTC
 BATCH = 500  # due occurrences read per query (re-read so new escalations jump the queue)
 MAX_FAILURES = 5  # failed sends of one occurrence before it is given up and audited
-MISFIRE_GRACE = 24 * 3600  # seconds: a late wake-up still runs (never APScheduler's 1 s default)
-WAKE_JOB = "bot.scheduler:wake"
-SWEEP_JOB = "bot.scheduler:sweep"
-HORIZON = dt.timedelta(hours=24)  # wake-up jobs are kept this far ahead (clock time)
-SWEEP_SECONDS = 5.0  # finds plans other processes wrote (the research's idle-leader pitfall)
 
 
 class Notifier(Protocol):
@@ -523,130 +518,3 @@ class Reminders:
     def link_caregiver(self, person_key: str, caregiver_key: str) -> None:
         self.store.link_caregiver(person_key, caregiver_key, self.clock.now())
         self._changed()
-
-
-# -- APScheduler: the wake-ups ------------------------------------------------------------------
-
-_ACTIVE: ReminderScheduler | None = None
-
-
-async def wake(moment: str) -> None:
-    """A wake-up job (by textual reference, primitive argument): deliver what is due."""
-    if _ACTIVE is not None:
-        await _ACTIVE.run_due()
-
-
-async def sweep() -> None:
-    """The periodic safety net: plans made by other processes, missed wake-ups."""
-    if _ACTIVE is not None:
-        await _ACTIVE.run_due()
-
-
-class ReminderScheduler:
-    """One per database: runs in the leader process only (see bot/leader.py)."""
-
-    def __init__(
-        self,
-        reminders: Reminders,
-        horizon: dt.timedelta = HORIZON,
-        sweep_seconds: float = SWEEP_SECONDS,
-    ) -> None:
-        self.reminders = reminders
-        self._sweep = sweep_seconds
-        self.clock = reminders.clock
-        self.horizon = horizon
-        self.scheduler: Any = None
-        self.late_at_start = 0
-        reminders.on_change.append(self.plan_jobs)
-
-    @property
-    def sweep_seconds(self) -> float:
-        """Real seconds between sweeps: shorter on a fast demo clock, never under half a second."""
-        return max(0.5, self._sweep / self.clock.speed)
-
-    async def start(self) -> None:
-        """Start: reconcile (late ones go out once, with a note), then wake-ups and the sweep."""
-        global _ACTIVE
-        from apscheduler.jobstores.memory import MemoryJobStore
-        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-        from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-        # A wake-up or sweep every few seconds: APScheduler's INFO lines would flood the log
-        # (and the local chat); our own logger reports what matters.
-        for name in ("apscheduler.scheduler", "apscheduler.executors"):
-            logger = logging.getLogger(name)
-            logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))
-        self.scheduler = AsyncIOScheduler(
-            jobstores={
-                "default": SQLAlchemyJobStore(engine=self.reminders.store.engine),
-                "memory": MemoryJobStore(),
-            },
-            job_defaults={
-                "coalesce": True,
-                "max_instances": 1,
-                "misfire_grace_time": MISFIRE_GRACE,
-            },
-            timezone=UTC,
-        )
-        _ACTIVE = self
-        self.scheduler.start()
-        self.late_at_start = self.reminders.reconcile()
-        await self.run_due()
-        self.scheduler.add_job(
-            SWEEP_JOB,
-            "interval",
-            seconds=self.sweep_seconds,
-            id="sweep",
-            jobstore="memory",
-            replace_existing=True,
-            coalesce=True,
-            misfire_grace_time=MISFIRE_GRACE,
-        )
-
-    async def run_due(self) -> None:
-        await self.reminders.deliver_due()
-        self.plan_jobs()
-
-    def plan_jobs(self) -> None:
-        """One wake-up job per distinct due minute within the horizon (ids are stable)."""
-        if self.scheduler is None or not self.scheduler.running:
-            return
-        now = self.clock.now()
-        existing = {job.id for job in self.scheduler.get_jobs(jobstore="default")}
-        for moment in self.reminders.due_moments(now + self.horizon):
-            job_id = f"wake:{moment.strftime('%Y%m%dT%H%M')}"
-            if job_id in existing:
-                continue
-            self.scheduler.add_job(
-                WAKE_JOB,
-                "date",
-                run_date=self.clock.wake_at(moment),
-                args=[moment.isoformat()],
-                id=job_id,
-                jobstore="default",
-                replace_existing=True,
-                coalesce=True,
-                misfire_grace_time=MISFIRE_GRACE,
-            )
-
-    async def stop(self) -> None:
-        global _ACTIVE
-        if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
-            await asyncio.sleep(0)  # AsyncIOScheduler shuts down on the loop's next turn
-        if _ACTIVE is self:
-            _ACTIVE = None
-        if self.plan_jobs in self.reminders.on_change:
-            self.reminders.on_change.remove(self.plan_jobs)
-
-
-__all__ = [
-    "AckResult",
-    "CaregiverLink",
-    "Notifier",
-    "Outgoing",
-    "PlanInfo",
-    "ReminderScheduler",
-    "Reminders",
-    "Renderer",
-]

@@ -1,9 +1,10 @@
 """The escalation ladder as data: levels, delays, and who gets each step.
 
-Rules are plain data read by `bot.plans` (to lay out occurrences) and `bot.scheduler` (to pick
-recipients, order deliveries and decide what may wait for quiet hours). Higher levels are
-delivered first when many things are due at once. This module holds no user-facing text (the
-words for each rule live in content/reminders.yaml under the same name) and does no I/O.
+Rules are plain data read by `bot.reminders.plans` (to lay out occurrences) and
+`bot.reminders.service` (to pick recipients, order deliveries and decide what may wait for quiet
+hours). Higher levels are delivered first when many things are due at once. This module holds no
+user-facing text (the words for each rule live in content/reminders.yaml under the same name)
+and does no I/O.
 """
 
 from __future__ import annotations
