@@ -14,18 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from bot.care import load_care_words
-from bot.care_flows import (
-    COMMANDS,
-    PREFIXES,
-    CareFlows,
-    CareState,
-    CareTurn,
-    RecheckWording,
-    Who,
-)
-from bot.care_store import CareService
-from bot.checklist import Checklist, load_checklist
+from bot.care.checklist import Checklist, load_checklist
+from bot.care.flows import COMMANDS, PREFIXES, CareFlows, CareState, CareTurn, RecheckWording, Who
+from bot.care.rules import load_care_words
+from bot.care.service import CareService
 from bot.clock import Clock
 from bot.core.engine import Decision, Safety
 from bot.dialogue import Dialogue, Session

@@ -50,7 +50,7 @@ class Session:
     last_answer: str | None = None  # for /sources
     onboarding: bool = False  # the /start sequence is running (asks every question in turn)
     reminders: ReminderState = field(default_factory=ReminderState)  # /refill, /taper, ...
-    care: str | None = None  # caregiver flows: open checklist, card field (bot/care_flows.py)
+    care: str | None = None  # caregiver flows: open checklist, card field (bot/care/flows.py)
 
     @property
     def voice(self) -> str:

@@ -630,8 +630,8 @@ def _add_reminders(
     door.sessions = sessions
     door.desk = ReminderDesk(dialogue, sessions, service)
     # Caregivers (issue 6): on the same store and clock; caregiver alerts get "I'm on it".
+    from bot.care.flows import CaregiverButtons
     from bot.care_door import build_care
-    from bot.care_flows import CaregiverButtons
 
     door.care = build_care(store, clock, dialogue, service)
     service.renderer = CaregiverButtons(service.renderer, door.care.service)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import textstat
 
-from bot.checklist import (
+from bot.care.checklist import (
     CAUSES,
     ROUTES,
     Checklist,

@@ -20,7 +20,7 @@ from bot.reminders.ladder import RULES
 from bot.reply.content import Content, Strings, Worded, check_cited, fill
 
 EXTRA_MESSAGES = ("refill_tomorrow", "refill_today")
-WORDED_ELSEWHERE = ("recheck_due",)  # content/checklist.yaml (rendered by bot.care_flows)
+WORDED_ELSEWHERE = ("recheck_due",)  # content/checklist.yaml (rendered by bot.care.flows)
 
 
 class _Strict(BaseModel):

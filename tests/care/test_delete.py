@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, text
 
-from bot.care_store import CareService
+from bot.care.service import CareService
 from bot.storage.store import Store
 from tests.databases import rows_about
 

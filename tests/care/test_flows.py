@@ -10,9 +10,9 @@ from dataclasses import replace
 import pytest
 from PIL import Image
 
-from bot.care_flows import CareFlows, CaregiverButtons, CareState, CareTurn, Who
-from bot.care_store import CareService
-from bot.checklist import Checklist, load_checklist
+from bot.care.checklist import Checklist, load_checklist
+from bot.care.flows import CareFlows, CaregiverButtons, CareState, CareTurn, Who
+from bot.care.service import CareService
 from bot.reply.content import Content
 from bot.reply.messages import Message
 from bot.storage.store import Store

@@ -8,8 +8,8 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from bot.care_flows import CaregiverButtons
-from bot.care_store import CareService
+from bot.care.flows import CaregiverButtons
+from bot.care.service import CareService
 from bot.clock import FakeClock
 from bot.reminders.flows import ReminderFlows, Wording
 from bot.reminders.plans import RefillPlan

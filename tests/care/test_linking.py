@@ -7,8 +7,8 @@ import re
 
 from sqlalchemy import select
 
-from bot import care as rules
-from bot.care_store import CareService
+from bot.care import rules
+from bot.care.service import CareService
 from bot.clock import FakeClock
 from bot.storage.models import AuditEvent, Invite
 from bot.storage.store import Store

@@ -9,8 +9,8 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from bot.care import ACK_ACTIONS
-from bot.care_store import CareService
+from bot.care.rules import ACK_ACTIONS
+from bot.care.service import CareService
 from bot.clock import FakeClock
 from bot.reminders.ladder import CLOSING_ANSWERS
 from bot.reminders.service import Reminders

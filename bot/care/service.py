@@ -24,9 +24,9 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import care
-from bot.care import CareWords
-from bot.checklist import OUTCOMES, Outcome, Result
+from bot.care import rules
+from bot.care.checklist import OUTCOMES, Outcome, Result
+from bot.care.rules import CareWords
 from bot.clock import Clock
 from bot.reminders.service import answered
 from bot.reply.messages import Button, Message, Notice
@@ -130,43 +130,43 @@ class CareService:
             self._set_name(db, person, name)
             recent = db.scalars(
                 select(Invite.created_at).where(
-                    Invite.person_id == person.id, Invite.created_at > now - care.LIMIT_WINDOW
+                    Invite.person_id == person.id, Invite.created_at > now - rules.LIMIT_WINDOW
                 )
             ).all()
-            if care.limited(recent, now, care.MAX_INVITES):
+            if rules.limited(recent, now, rules.MAX_INVITES):
                 self.store.audit(db, now, key, "invite_limited", person.id)
                 return self._info(key, "invite_limit")
-            code = care.new_code()
+            code = rules.new_code()
             db.add(
                 Invite(
                     person_id=person.id,
-                    code_hash=care.hash_code(code),
+                    code_hash=rules.hash_code(code),
                     created_at=now,
-                    expires_at=now + care.INVITE_TTL,
+                    expires_at=now + rules.INVITE_TTL,
                     status="open",
                 )
             )
             db.flush()
             self.store.audit(db, now, key, "invite_created", person.id)
-        hours = str(int(care.INVITE_TTL.total_seconds() // 3600))
-        text = self._t("invite_code", code=care.show_code(code), hours=hours)
+        hours = str(int(rules.INVITE_TTL.total_seconds() // 3600))
+        text = self._t("invite_code", code=rules.show_code(code), hours=hours)
         return Notice(key, (Message(text, kind="info"),))
 
     def join(self, key: str, text: str, name: str | None = None) -> list[Notice]:
         """A caregiver's `/join CODE`: on a good code, the patient is asked to say yes."""
         now = self.clock.now()
-        code = care.normalise_code(text)
+        code = rules.normalise_code(text)
         with self.store.tx() as db:
             failed = db.scalars(
                 select(JoinAttempt.at).where(
-                    JoinAttempt.key == key, JoinAttempt.at > now - care.LIMIT_WINDOW
+                    JoinAttempt.key == key, JoinAttempt.at > now - rules.LIMIT_WINDOW
                 )
             ).all()
-            if care.limited(failed, now, care.MAX_FAILED_JOINS):
+            if rules.limited(failed, now, rules.MAX_FAILED_JOINS):
                 self.store.audit(db, now, key, "join_limited", None)
                 return [self._info(key, "join_limit")]
             invite = (
-                db.scalar(select(Invite).where(Invite.code_hash == care.hash_code(code)))
+                db.scalar(select(Invite).where(Invite.code_hash == rules.hash_code(code)))
                 if code
                 else None
             )
@@ -194,8 +194,8 @@ class CareService:
             caregiver_name = self._name(db, caregiver.id)
             self.store.audit(db, now, key, "link_requested", patient.id, invite=invite.id)
             buttons = (
-                Button(self._t("button_confirm_yes"), f"{care.PREFIX}:ok:{invite.id}"),
-                Button(self._t("button_confirm_no"), f"{care.PREFIX}:no:{invite.id}"),
+                Button(self._t("button_confirm_yes"), f"{rules.PREFIX}:ok:{invite.id}"),
+                Button(self._t("button_confirm_no"), f"{rules.PREFIX}:no:{invite.id}"),
             )
             ask = Message(self._t("confirm_ask", name=caregiver_name), buttons, kind="prompt")
             return [
@@ -289,7 +289,7 @@ class CareService:
         linked = self.links(key)
         if not linked:
             return Message(self._t("unlink_none"), kind="info")
-        buttons = tuple(Button(p.name, f"{care.PREFIX}:un:{p.link_id}") for p in linked)
+        buttons = tuple(Button(p.name, f"{rules.PREFIX}:un:{p.link_id}") for p in linked)
         return Message(self._t("unlink_ask"), buttons, kind="prompt")
 
     def unlink(self, key: str, link_id: int) -> list[Notice]:
@@ -337,14 +337,14 @@ class CareService:
     def alert_buttons(self, occurrence_id: int) -> tuple[Button, ...]:
         """The two buttons under every caregiver alert."""
         return (
-            Button(self._t("button_on_it"), care.ack_data("on_it", occurrence_id)),
-            Button(self._t("button_called"), care.ack_data("called", occurrence_id)),
+            Button(self._t("button_on_it"), rules.ack_data("on_it", occurrence_id)),
+            Button(self._t("button_called"), rules.ack_data("called", occurrence_id)),
         )
 
     def acknowledge(self, by: str, occurrence_id: int, action: str) -> AckOutcome:
         """A caregiver took an alert. The first one wins (a UNIQUE claim row); the ladder for
         that event stops; the patient and the other caregivers are told who took it."""
-        if action not in care.ACK_ACTIONS:
+        if action not in rules.ACK_ACTIONS:
             return AckOutcome("gone", [self._info(by, "ack_gone")])
         now = self.clock.now()
         try:
@@ -518,7 +518,7 @@ class CareService:
 
     def set_card_field(self, key: str, name: str, value: str) -> None:
         """Keep a card value exactly as typed ("" removes it)."""
-        if name not in care.CARD_FIELDS:
+        if name not in rules.CARD_FIELDS:
             raise ValueError(name)
         now = self.clock.now()
         with self.store.tx() as db:

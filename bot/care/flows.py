@@ -5,7 +5,7 @@ the person who acted, and `Notice`s for the other people concerned.
 
 The state kept between turns (`CareState`: the open checklist, the card field being typed) lives
 in the person's dialogue `Session` as one short JSON string. The rules about who may see what
-are in `bot.care_store`; the checklist's rules in `bot.checklist`. This module holds no
+are in `bot.care.service`; the checklist's rules in `bot.care.checklist`. This module holds no
 user-facing text (content/care.yaml, content/checklist.yaml), never interprets a dose, and
 never lets a free-text message skip the safety triage (an urgent or emergency message typed
 into a card field goes back to the dialogue instead).
@@ -20,10 +20,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import care, care_export
-from bot.care import CareWords
-from bot.care_store import CareService, Event, LinkedPerson
-from bot.checklist import Checklist, ChecklistState
+from bot.care import export, rules
+from bot.care.checklist import Checklist, ChecklistState
+from bot.care.rules import CareWords
+from bot.care.service import CareService, Event, LinkedPerson
 from bot.reminders.ladder import RULES
 from bot.reminders.plans import RefillPlan, TaperPlan
 from bot.reply.messages import Attachment, Button, Message, Notice
@@ -153,7 +153,7 @@ class CareFlows:
             notices = self.service.confirm(who.key, number, yes=action == "ok")
         elif action == "un":
             notices = self.service.unlink(who.key, number)
-        elif action in care.ACK_ACTIONS:
+        elif action in rules.ACK_ACTIONS:
             notices = self.service.acknowledge(who.key, number, action).notices
         else:
             return CareTurn([self._info("ack_gone")], state)
@@ -251,13 +251,13 @@ class CareFlows:
         header = [self._t(f"history_col_{c}") for c in ("time", "event", "by")]
         stamp = self._local(who, self.service.clock.now()).strftime("%Y%m%d")
         if action == "csv":
-            data = care_export.history_csv(rows, header)
+            data = export.history_csv(rows, header)
             file = Attachment(f"history-{stamp}.csv", data, "text/csv")
         elif action == "pdf":
             more = None
-            if len(rows) > care_export.PDF_MAX_ROWS:
-                more = self._t("history_more", count=str(len(rows) - care_export.PDF_MAX_ROWS))
-            data = care_export.history_pdf(
+            if len(rows) > export.PDF_MAX_ROWS:
+                more = self._t("history_more", count=str(len(rows) - export.PDF_MAX_ROWS))
+            data = export.history_pdf(
                 self._t("history_pdf_title", name=subject.name),
                 self._t("history_pdf_note", zone=who.timezone or "UTC"),
                 rows,
@@ -320,11 +320,11 @@ class CareFlows:
     def _local(self, who: Who, moment: dt.datetime) -> dt.datetime:
         return moment.astimezone(ZoneInfo(who.timezone or "UTC"))
 
-    def history_rows(self, who: Who, events: Sequence[Event]) -> list[care_export.HistoryRow]:
-        rows: list[care_export.HistoryRow] = []
+    def history_rows(self, who: Who, events: Sequence[Event]) -> list[export.HistoryRow]:
+        rows: list[export.HistoryRow] = []
         for e in events:
             when = self._local(who, e.at).strftime("%Y-%m-%d %H:%M")
-            rows.append(care_export.HistoryRow(when, self._event_text(e), e.by))
+            rows.append(export.HistoryRow(when, self._event_text(e), e.by))
         return rows
 
     def _event_text(self, e: Event) -> str:
@@ -347,13 +347,13 @@ class CareFlows:
 
     def card_lines(self, key: str, route: str | None) -> list[str]:
         fields = self.service.card_fields(key)
-        return care.card_lines(self.words, route, fields, self.service.caregiver_names(key))
+        return rules.card_lines(self.words, route, fields, self.service.caregiver_names(key))
 
     def _card_messages(
         self, lines: list[str], lead: str | None, buttons: tuple[Button, ...], name: str
     ) -> list[Message]:
         text = "\n".join(([lead] if lead else []) + lines)
-        image = Attachment("emergency-card.png", care_export.card_png(lines), "image/png")
+        image = Attachment("emergency-card.png", export.card_png(lines), "image/png")
         return [
             Message(text, kind="info"),
             Message(lead or lines[0], buttons, kind="info", file=image),
@@ -375,7 +375,9 @@ class CareFlows:
         return CareTurn(messages, replace(state, step=None))
 
     def _card_menu(self) -> Message:
-        buttons = tuple(Button(self._t(f"button_field_{f}"), f"cd:f:{f}") for f in care.CARD_FIELDS)
+        buttons = tuple(
+            Button(self._t(f"button_field_{f}"), f"cd:f:{f}") for f in rules.CARD_FIELDS
+        )
         done = Button(self._t("button_card_done"), "cd:done")
         return Message(self._t("card_edit_intro"), (*buttons, done), kind="prompt")
 
@@ -383,7 +385,7 @@ class CareFlows:
         action, _, name = rest.partition(":")
         if action == "edit":
             return CareTurn([self._card_menu()], replace(state, step=None))
-        if action == "f" and name in care.CARD_FIELDS:
+        if action == "f" and name in rules.CARD_FIELDS:
             ask = Message(self._t("card_ask", field=self._t(f"field_{name}")), kind="prompt")
             return CareTurn([ask], replace(state, step=f"card:{name}"))
         if action == "done":
@@ -396,11 +398,11 @@ class CareFlows:
         if not state.step or not state.step.startswith("card:"):
             return None
         name = state.step.partition(":")[2]
-        if name not in care.CARD_FIELDS or self.is_urgent(text):
+        if name not in rules.CARD_FIELDS or self.is_urgent(text):
             return None
-        value = care.clean_field(text)
+        value = rules.clean_field(text)
         if value is None:
-            too_long = self._info("card_too_long", max=str(care.CARD_FIELD_MAX))
+            too_long = self._info("card_too_long", max=str(rules.CARD_FIELD_MAX))
             return CareTurn([too_long], state)
         self.service.set_card_field(who.key, name, value)
         return CareTurn([self._info("card_saved"), self._card_menu()], replace(state, step=None))
