@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.dialogue import Dialogue, Session  # noqa: E402
+from bot.conversation.dialogue import Dialogue, Session  # noqa: E402
 from bot.runtime import build_dialogue  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from bot.telegram_app import ALLOWED_UPDATES, App, build_app  # noqa: E402

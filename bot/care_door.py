@@ -19,8 +19,8 @@ from bot.care.flows import COMMANDS, PREFIXES, CareFlows, CareState, CareTurn, R
 from bot.care.rules import load_care_words
 from bot.care.service import CareService
 from bot.clock import Clock
+from bot.conversation.dialogue import Dialogue, Session
 from bot.core.engine import Decision, Safety
-from bot.dialogue import Dialogue, Session
 from bot.reminders.plans import RecheckPlan
 from bot.reply.messages import Message, Notice
 from bot.storage.store import Store

@@ -112,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             files = args.files or sorted(Path("tests/data").glob("dev_*.jsonl"))
             return calibrate_main(files)
         if command == "content":
-            from bot.content_check import main as check_main
+            from bot.tools.content_check import main as check_main
 
             return check_main(as_json=args.json)
         if command == "bench":

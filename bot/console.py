@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from bot.care_door import CareDoor, DoorTurn
-from bot.dialogue import Dialogue, Session, Turn
+from bot.conversation.dialogue import Dialogue, Session, Turn
 from bot.reply.messages import Button, Message
 
 if TYPE_CHECKING:

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from bot.dialogue import Dialogue, Session, Turn
+from bot.conversation.dialogue import Dialogue, Session, Turn
+from bot.conversation.sessions import SqlSessions
 from bot.reminders.flows import Acknowledge, Effect, Export, Saved, SavePlan, SetStatus
 from bot.reminders.plans import AckResult
 from bot.reminders.service import Reminders
-from bot.sessions import SqlSessions
 
 log = logging.getLogger(__name__)
 

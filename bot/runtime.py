@@ -8,15 +8,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.conversation.dialogue import Dialogue
 from bot.core.engine import Engine
-from bot.dialogue import Dialogue
 from bot.reply.content import REQUIRED_ANSWERS, load_content
 from bot.settings import Settings
 
 if TYPE_CHECKING:
     from bot.clock import Clock
+    from bot.conversation.sessions import SqlSessions
     from bot.reminders.service import Notifier, Reminders
-    from bot.sessions import SqlSessions
     from bot.storage.store import Store
 
 
@@ -49,9 +49,9 @@ def build_reminders(
     settings: Settings, dialogue: Dialogue, clock: Clock, notifier: Notifier, prefix: str = ""
 ) -> tuple[Store, SqlSessions, Reminders]:
     """The store (migrated), the sessions kept in it, and the reminder service for a door."""
+    from bot.conversation.sessions import SqlSessions
     from bot.reminders.flows import Wording
     from bot.reminders.service import Reminders
-    from bot.sessions import SqlSessions
     from bot.storage.store import open_store
 
     store = open_store(settings.database_url)

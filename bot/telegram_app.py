@@ -47,10 +47,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot import timezones
-from bot.dialogue import Dialogue, Session, Turn
+from bot.conversation import timezones
+from bot.conversation.dialogue import Dialogue, Session, Turn
+from bot.conversation.sessions import MemorySessions, SessionStore
 from bot.reply import messages as reply
-from bot.sessions import MemorySessions, SessionStore
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -241,7 +241,7 @@ def without_mention(text: str, bot_username: str) -> str:
 
 
 def media_kind(message: Message) -> str:
-    """What a non-text message is, in the dialogue's words (see `bot.dialogue.MEDIA`)."""
+    """What a non-text message is, in the dialogue's words (`bot.conversation.dialogue.MEDIA`)."""
     if message.voice or message.audio or message.video_note:
         return "voice"
     if message.sticker:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.conversation.dialogue import Dialogue
 from bot.core.engine import Engine
-from bot.dialogue import Dialogue
 from bot.runtime import build_dialogue
 from bot.settings import load_settings
 

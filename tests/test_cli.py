@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.console import Console
-from bot.dialogue import Dialogue
+from bot.conversation.dialogue import Dialogue
 
 from .conftest import ROOT
 

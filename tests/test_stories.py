@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.dialogue import Dialogue, Session, Turn
+from bot.conversation.dialogue import Dialogue, Session, Turn
 from bot.reply.messages import Message
 
 STORIES = Path(__file__).resolve().parent / "stories"

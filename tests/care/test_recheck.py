@@ -11,7 +11,7 @@ import pytest
 
 from bot.care_door import CareDoor, build_care
 from bot.clock import FakeClock
-from bot.dialogue import Dialogue, Session
+from bot.conversation.dialogue import Dialogue, Session
 from bot.reminders.flows import Ctx, ReminderFlows, ReminderState, Wording
 from bot.reminders.ladder import HIGH_RISK, RULES, Level
 from bot.reminders.plans import RecheckPlan, schedule

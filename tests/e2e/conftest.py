@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from bot.dialogue import Dialogue
-from bot.sessions import MemorySessions
+from bot.conversation.dialogue import Dialogue
+from bot.conversation.sessions import MemorySessions
 from bot.settings import Settings, load_settings
 from bot.telegram_app import ALLOWED_UPDATES, App, build_app
 from tests.e2e.fake_bot_api import TOKEN, FakeBotApi

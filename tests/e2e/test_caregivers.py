@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.clock import FakeClock
-from bot.dialogue import Dialogue, Session
+from bot.conversation.dialogue import Dialogue, Session
 from bot.reminders.plans import RefillPlan
 from bot.storage.models import Occurrence
 from bot.telegram_app import build_app

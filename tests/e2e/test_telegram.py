@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
+from bot.conversation.dialogue import Dialogue, Session, Turn
+from bot.conversation.sessions import MemorySessions
 from bot.core.engine import Action, Engine, Profile
-from bot.dialogue import Dialogue, Session, Turn
 from bot.reply.messages import Message
-from bot.sessions import MemorySessions
 from bot.telegram_app import COMMANDS, build_app, webhook_options
 from tests.e2e.conftest import bot_settings, free_port, running
 from tests.e2e.fake_bot_api import BOT_ID, BOT_USERNAME, TOKEN, FakeBotApi, buttons, message_id_of

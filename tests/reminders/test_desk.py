@@ -9,13 +9,13 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from bot.clock import FakeClock
-from bot.dialogue import Dialogue, Session, Turn
+from bot.conversation.dialogue import Dialogue, Session, Turn
+from bot.conversation.sessions import SqlSessions
 from bot.reminder_desk import ReminderDesk
 from bot.reminders.flows import Wording
 from bot.reminders.service import Reminders
 from bot.reply.messages import Message
 from bot.runtime import build_dialogue
-from bot.sessions import SqlSessions
 from bot.settings import load_settings
 from bot.storage.models import Occurrence, Person
 from bot.storage.store import Store

@@ -12,7 +12,7 @@ import json
 from dataclasses import asdict, fields
 from typing import Any, Protocol
 
-from bot.dialogue import Session
+from bot.conversation.dialogue import Session
 from bot.reminders.flows import ReminderState
 from bot.storage.store import Store
 
@@ -48,7 +48,7 @@ def _plain(value: Any) -> Any:
 
 
 class SqlSessions:
-    """`bot.sessions.SessionStore` over the people table: the dialogue Session as JSON, and the
+    """`SessionStore` over the people table: the dialogue Session as JSON, and the
     columns the scheduler reads (time zone, region, voice, consent, risk answers, quiet hours)
     kept in step with it. `prefix` turns a door's own key ("123") into a chat key ("tg:123")."""
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from bot import timezones
 from bot.clock import Clock, SystemClock
+from bot.conversation import timezones
 from bot.core.engine import Action, Decision, Engine, Profile, Safety
 from bot.reminders.flows import COMMANDS as REMINDER_COMMANDS
 from bot.reminders.flows import (
