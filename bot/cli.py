@@ -87,14 +87,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "classify":
             return _classify(args, sys.stdout)
         if command == "chat":
-            from bot.console import main as chat_main
+            from bot.doors.console import main as chat_main
 
             return chat_main(settings)
         if command == "run":
             if not settings.has_token:
                 print("run: set TELEGRAM_BOT_TOKEN first (without it, use 'chat')", file=sys.stderr)
                 return 2
-            from bot.telegram_app import run_bot
+            from bot.doors.telegram import run_bot
 
             return run_bot(settings)
         if command == "evaluate":

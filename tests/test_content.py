@@ -9,8 +9,14 @@ import pytest
 
 from bot.conversation.dialogue import Dialogue
 from bot.core.intents import KNOWLEDGE_IDS
-from bot.reply.content import REQUIRED_ANSWERS, VOICES, Content, load_content
-from bot.tools.content_check import build_rows, summary_problems, unsupported_numbers
+from bot.reply.content import (
+    REQUIRED_ANSWERS,
+    VOICES,
+    Content,
+    load_content,
+    unsupported_numbers,
+)
+from bot.tools.content_check import build_rows, summary_problems
 
 DOSE_INSTRUCTION = re.compile(
     r"\b(take|give|use|try|increase|decrease|raise|lower|double|halve)\b[^.\n]{0,30}"
@@ -86,7 +92,7 @@ def test_approved_only_shows_an_honest_fallback_and_still_leads_with_safety(
     dialogue: Dialogue,
 ) -> None:
     from bot.conversation.dialogue import Dialogue as DialogueClass
-    from bot.conversation.dialogue import Session
+    from bot.conversation.sessions import Session
 
     strict = DialogueClass(dialogue.engine, dialogue.content, approved_only=True)
     answer = strict.text(Session(), "what if I miss a dose")

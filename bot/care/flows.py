@@ -1,7 +1,8 @@
 """The caregiver conversations: /invite, /join, /unlink, /checklist, /history, /card and their
-buttons, for any door. A door routes a command, a button (data "ca:", "cl:", "hi:", "cd:") or,
-while a card field is open, a free-text message here, and sends what comes back: messages for
-the person who acted, and `Notice`s for the other people concerned.
+buttons ("ca:", "cl:", "hi:", "cd:"), and free text while a card field is open. `commands()` and
+`buttons()` say which step answers what (`bot.care.entries` puts them in the companion's routing
+table); each step gives back messages for the person who acted, and `Notice`s for the other
+people concerned.
 
 The state kept between turns (`CareState`: the open checklist, the card field being typed) lives
 in the person's dialogue `Session` as one short JSON string. The rules about who may see what
@@ -21,15 +22,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.care import export, rules
-from bot.care.checklist import Checklist, ChecklistState
+from bot.care.checklist import PREFIX, Checklist, ChecklistState
 from bot.care.rules import CareWords
 from bot.care.service import CareService, Event, LinkedPerson
+from bot.core.engine import Decision, Safety
 from bot.reminders.ladder import RULES
 from bot.reminders.plans import RefillPlan, TaperPlan
 from bot.reply.messages import Attachment, Button, Message, Notice
 
-COMMANDS = ("invite", "join", "unlink", "checklist", "history", "card")
-PREFIXES = ("ca", "cl", "hi", "cd")
 HISTORY_LINES = 15  # lines shown in the chat; the files have everything
 
 
@@ -76,21 +76,51 @@ class CareTurn:
     notices: list[Notice] = field(default_factory=list)
 
 
+CareStep = Callable[[Who, CareState, str], CareTurn]
+
+
 class CareFlows:
     def __init__(
         self,
         service: CareService,
         checklist: Checklist,
         words: CareWords,
-        is_urgent: Callable[[str], bool] | None = None,
+        triage: Callable[[str], Decision] | None = None,
         schedule_recheck: Callable[[str, dt.timedelta], bool] | None = None,
     ) -> None:
         self.service = service
         self.checklist = checklist
         self.words = words
-        self.is_urgent = is_urgent or (lambda _text: False)
+        self.triage = triage  # the core's decision about free text (None: never urgent)
         # Sets a one-off "check again" reminder; None (or False back) when there is no way to.
         self.schedule_recheck = schedule_recheck
+
+    def is_urgent(self, text: str) -> bool:
+        return self.triage is not None and self.triage(text).safety is not Safety.ROUTINE
+
+    def commands(self) -> dict[str, CareStep]:
+        """The commands of this part, each to its step (given the command's arguments)."""
+        return {
+            "invite": self.invite,
+            "join": self.join,
+            "unlink": self.unlink,
+            "checklist": self.checklist_command,
+            "history": self.history,
+            "card": self.card,
+        }
+
+    def buttons(self) -> dict[str, CareStep]:
+        """The button prefixes of this part, each to its step (given the data after ":")."""
+        return {
+            rules.PREFIX: self.link_press,  # "ca:": confirm or end a link, take an alert
+            PREFIX: self.checklist_press,  # "cl:": the withdrawal checklist
+            "hi": self.history_press,  # "hi:": /history, for one person, and its files
+            "cd": self.card_press,  # "cd:": editing the emergency card
+        }
+
+    def _met(self, who: Who) -> None:
+        """Remember the first name the door knows for the person acting."""
+        self.service.set_name(who.key, who.name)
 
     def _t(self, key: str, **values: str) -> str:
         return self.words.text(key, **values)
@@ -105,26 +135,34 @@ class CareFlows:
 
     # -- commands ------------------------------------------------------------------------------
 
-    def command(self, who: Who, state: CareState, name: str, args: str = "") -> CareTurn:
-        self.service.set_name(who.key, who.name)
-        if name == "invite":
-            if not who.consent:
-                return CareTurn([self._info("need_consent")], state)
-            return CareTurn(list(self.service.invite(who.key, who.name).messages), state)
-        if name == "join":
-            if not args.strip():
-                return CareTurn([self._info("join_how")], state)
-            mine, others = self._mine(who, self.service.join(who.key, args, who.name))
-            return CareTurn(mine, state, others)
-        if name == "unlink":
-            return CareTurn([self.service.unlink_menu(who.key)], state)
-        if name == "checklist":
-            return self.start_checklist(who, state)
-        if name == "history":
-            return self._history_menu(who, state)
-        if name == "card":
-            return self._cards(who, state)
-        raise ValueError(name)
+    def invite(self, who: Who, state: CareState, args: str) -> CareTurn:
+        self._met(who)
+        if not who.consent:
+            return CareTurn([self._info("need_consent")], state)
+        return CareTurn(list(self.service.invite(who.key, who.name).messages), state)
+
+    def join(self, who: Who, state: CareState, args: str) -> CareTurn:
+        self._met(who)
+        if not args.strip():
+            return CareTurn([self._info("join_how")], state)
+        mine, others = self._mine(who, self.service.join(who.key, args, who.name))
+        return CareTurn(mine, state, others)
+
+    def unlink(self, who: Who, state: CareState, args: str) -> CareTurn:
+        self._met(who)
+        return CareTurn([self.service.unlink_menu(who.key)], state)
+
+    def checklist_command(self, who: Who, state: CareState, args: str) -> CareTurn:
+        self._met(who)
+        return self.start_checklist(who, state)
+
+    def history(self, who: Who, state: CareState, args: str) -> CareTurn:
+        self._met(who)
+        return self._history_menu(who, state)
+
+    def card(self, who: Who, state: CareState, args: str) -> CareTurn:
+        self._met(who)
+        return self._cards(who, state)
 
     def start_checklist(self, who: Who, state: CareState) -> CareTurn:
         step = self.checklist.start(who.voice)
@@ -133,18 +171,9 @@ class CareFlows:
 
     # -- buttons -------------------------------------------------------------------------------
 
-    def press(self, who: Who, state: CareState, data: str) -> CareTurn | None:
-        """A button of ours; None when `data` belongs to someone else."""
-        prefix, _, rest = data.partition(":")
-        if prefix not in PREFIXES:
-            return None
-        self.service.set_name(who.key, who.name)
-        if prefix == "cl":
-            return self._checklist_press(who, state, rest)
-        if prefix == "hi":
-            return self._history_press(who, state, rest)
-        if prefix == "cd":
-            return self._card_press(who, state, rest)
+    def link_press(self, who: Who, state: CareState, rest: str) -> CareTurn:
+        """A link confirmed or declined, a link ended, or a caregiver alert taken."""
+        self._met(who)
         action, _, arg = rest.partition(":")
         if not arg.isdigit():
             return CareTurn([self._info("ack_gone")], state)
@@ -159,6 +188,18 @@ class CareFlows:
             return CareTurn([self._info("ack_gone")], state)
         mine, others = self._mine(who, notices)
         return CareTurn(mine, state, others)
+
+    def checklist_press(self, who: Who, state: CareState, rest: str) -> CareTurn:
+        self._met(who)
+        return self._checklist_press(who, state, rest)
+
+    def history_press(self, who: Who, state: CareState, rest: str) -> CareTurn:
+        self._met(who)
+        return self._history_press(who, state, rest)
+
+    def card_press(self, who: Who, state: CareState, rest: str) -> CareTurn:
+        self._met(who)
+        return self._card_press(who, state, rest)
 
     # -- the checklist -------------------------------------------------------------------------
 
@@ -406,10 +447,6 @@ class CareFlows:
             return CareTurn([too_long], state)
         self.service.set_card_field(who.key, name, value)
         return CareTurn([self._info("card_saved"), self._card_menu()], replace(state, step=None))
-
-    def reask(self, state: CareState) -> bool:
-        """True while a card value is awaited (the door should not re-ask its own question)."""
-        return bool(state.step)
 
 
 class CaregiverButtons:

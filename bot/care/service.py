@@ -611,14 +611,13 @@ class CareService:
         events.sort(key=lambda e: e.at, reverse=True)
         return [replace(e, by=names.get(e.by, "")) if e.by else e for e in events]
 
-    # -- deleting a person -------------------------------------------------------------------
+    # -- a person leaving -------------------------------------------------------------------
 
-    def delete_everything(self, key: str) -> list[Notice]:
-        """`/delete_my_data`: tell linked people the link ended, then remove every row about
-        `key` (the store's one `delete_person`)."""
+    def farewells(self, key: str) -> list[Notice]:
+        """`/delete_my_data`: what to tell the people linked with `key` (the link ends). Called
+        before the store's `delete_person`, which removes every row about them."""
         with self.store.tx() as db:
             me = self.store.person(db, key, self.clock.now(), create=False)
             my_name = self._name(db, me.id if me else None)
             others = sorted({p.key for p in self._links(db, key)})
-        self.store.delete_person(key)
         return [self._info(o, "link_ended_deleted", name=my_name) for o in others]

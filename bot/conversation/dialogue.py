@@ -1,28 +1,32 @@
-"""The conversation: onboarding, commands, free text and button presses, for any door.
+"""The conversation: onboarding, settings, answers to free text, and the reminder forms in it.
 
-`Dialogue` is pure: it takes a person's `Session` and what they did (a message, a button, a
-command, a shared location, a sticker) and returns the messages to send and the updated session.
-Doors (local chat, Telegram) store the session and send the messages; they hold no rules of their
-own. It must never import a transport, touch the network or read the clock except through the
-`clock` it was given.
+`Dialogue` is pure: it takes a person's `Session` and what they did (a message, a command, a
+button, a shared location, a sticker) and returns a `Turn`: the messages to send and the updated
+session. It puts its commands and button prefixes in the companion's routing table
+(`register`), with those of the reminder forms, whose state lives in the session it keeps; free
+text always goes through the core, safety first. The companion stores the session and applies
+the effects; doors send the messages. It must never import a transport, touch the network or
+read the clock except through the `clock` it was given.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import replace
 
 from bot.clock import Clock, SystemClock
 from bot.conversation import timezones
-from bot.core.engine import Action, Decision, Engine, Profile, Safety
-from bot.reminders.flows import COMMANDS as REMINDER_COMMANDS
+from bot.conversation.routes import Handler, Routes, Turn, Visit
+from bot.conversation.sessions import ROLES, Session
+from bot.core.engine import Action, Decision, Engine, Safety
 from bot.reminders.flows import (
     FEATURE_INTENTS,
-    FLOW_BUTTONS,
     Ctx,
     Effect,
+    FlowButton,
+    FlowCommand,
     FlowResult,
     ReminderFlows,
-    ReminderState,
 )
 from bot.reminders.wording import load_reminder_words
 from bot.reply.composer import Audience, Composer
@@ -31,47 +35,9 @@ from bot.reply.messages import Button, Message
 
 MAX_MESSAGE_CHARS = 2000  # longer messages are read up to here (the person is told)
 
-ROLES = ("patient", "caregiver", "professional")
 ROUTES = ("oral", "pump", "both", "unsure")
 SETTINGS = ("role", "route", "region", "timezone")  # what /settings can change
 MEDIA = ("voice", "sticker", "photo", "other")  # non-text messages a door may pass on
-
-
-@dataclass(frozen=True)
-class Session:
-    """What the bot keeps about one person: their choices, and where the conversation is."""
-
-    consent: bool | None = None
-    role: str | None = None
-    route: str | None = None
-    region: str | None = None
-    timezone: str | None = None  # an IANA zone name, such as "Europe/London"
-    step: str | None = None  # the onboarding or confirmation question now open
-    last_answer: str | None = None  # for /sources
-    onboarding: bool = False  # the /start sequence is running (asks every question in turn)
-    reminders: ReminderState = field(default_factory=ReminderState)  # /refill, /taper, ...
-    care: str | None = None  # caregiver flows: open checklist, card field (bot/care/flows.py)
-
-    @property
-    def voice(self) -> str:
-        return self.role if self.role in ROLES else "patient"
-
-    @property
-    def profile(self) -> Profile:
-        route = self.route if self.route in ("oral", "pump", "both") else None
-        return Profile(route=route, role=self.role)
-
-
-@dataclass(frozen=True)
-class Turn:
-    """The outcome of one step: messages to send, the new session, and what the core decided."""
-
-    messages: list[Message]
-    session: Session
-    decision: Decision | None = None
-    delete_data: bool = False  # the door must delete everything it stores about this person
-    notes: tuple[str, ...] = field(default=())
-    effects: tuple[Effect, ...] = ()  # reminder changes for the door to apply (ReminderDesk)
 
 
 class Dialogue:
@@ -97,7 +63,11 @@ class Dialogue:
         )
 
     def number(self, session: Session) -> str:
-        return self.content.emergency_number(session.region or self.default_region)
+        return self.number_in(session.region or "")
+
+    def number_in(self, region: str) -> str:
+        """The emergency number of `region` ("" or None: the bot's default region)."""
+        return self.content.emergency_number(region or self.default_region)
 
     def _t(self, key: str, **values: str) -> str:
         return self.content.text(key, **values)
@@ -110,25 +80,11 @@ class Dialogue:
                 Button(t("button_not_now"), "consent:no"),
             )
             return Message(t("consent_ask"), buttons, kind="prompt")
-        if step == "role":
-            return Message(
-                t("role_ask"),
-                tuple(Button(t(f"role_{r}"), f"role:{r}") for r in ROLES),
-                kind="prompt",
-            )
-        if step == "route":
-            return Message(
-                t("route_ask"),
-                tuple(Button(t(f"route_{r}"), f"route:{r}") for r in ROUTES),
-                kind="prompt",
-            )
-        if step == "region":
-            regions = self.content.safety.emergency_numbers
-            return Message(
-                t("region_ask"),
-                tuple(Button(t(f"region_{r}"), f"region:{r}") for r in regions),
-                kind="prompt",
-            )
+        regions = self.content.safety.emergency_numbers
+        choices: dict[str, Iterable[str]] = {"role": ROLES, "route": ROUTES, "region": regions}
+        if step in choices:  # one button per choice: "role_patient" says it, "role:patient" is it
+            options = tuple(Button(t(f"{step}_{c}"), f"{step}:{c}") for c in choices[step])
+            return Message(t(f"{step}_ask"), options, kind="prompt")
         if step == "timezone":
             return Message(
                 t("timezone_ask"), (Button(t("button_timezone_utc"), "tz:UTC"),), kind="prompt"
@@ -174,7 +130,52 @@ class Dialogue:
             return flow
         return [self._ask(session.step), *flow]
 
-    # -- reminders (bot/reminder_flows.py; a door applies the effects) -----------------------
+    # -- the routing table ---------------------------------------------------------------
+
+    def register(self, routes: Routes) -> None:
+        """The dialogue's commands and buttons, and the reminder forms' (their state lives in
+        the session the dialogue keeps; the companion applies their effects)."""
+        routes.command("start", self.on_start, personal=True)
+        routes.command("help", self.on_help)
+        routes.command("settings", self.on_settings, personal=True)
+        routes.command("about", self.on_about)
+        routes.command("sources", self.on_sources, personal=True)
+        routes.command("emergency", self.on_emergency)
+        routes.command("delete_my_data", self.on_delete_my_data, personal=True)
+        for name, command in self.reminder_flows.commands().items():
+            routes.command(name, self._reminder_command(command), personal=True)
+        routes.button("consent", self.on_consent)
+        routes.button("role", self.on_role)
+        routes.button("route", self.on_route)
+        routes.button("region", self.on_region)
+        routes.button("tz", self.on_timezone)
+        routes.button("set", self.on_set)
+        routes.button("ask", self.on_topic)  # a related question under an answer
+        routes.button("pick", self.on_topic)  # a choice when the words were unclear
+        routes.button("opt", self.on_option)  # an option of a guided follow-up question
+        routes.button("none", self.on_none)
+        routes.button("delete", self.on_delete)
+        for prefix, button in self.reminder_flows.buttons().items():
+            routes.button(prefix, self._reminder_button(button))
+
+    # -- reminders (bot/reminders/flows.py; the companion applies the effects) -----------------
+
+    def _reminder_command(self, command: FlowCommand) -> Handler:
+        def handle(visit: Visit, args: str) -> Turn:
+            session = visit.session
+            return self._reminder_turn(
+                session, command(self._reminder_ctx(session), session.reminders)
+            )
+
+        return handle
+
+    def _reminder_button(self, button: FlowButton) -> Handler:
+        def handle(visit: Visit, value: str) -> Turn:
+            session = visit.session
+            ctx = self._reminder_ctx(session)
+            return self._reminder_turn(session, button(ctx, session.reminders, value))
+
+        return handle
 
     def _reminder_ctx(self, session: Session) -> Ctx:
         return Ctx(
@@ -218,7 +219,7 @@ class Dialogue:
         return None
 
     def after_effect(self, session: Session, effect: Effect, result: object) -> Turn:
-        """Word what the door did with one of this dialogue's reminder effects."""
+        """Word what the companion did with one of this dialogue's reminder effects."""
         ctx = self._reminder_ctx(session)
         return self._reminder_turn(
             session, self.reminder_flows.after(ctx, session.reminders, effect, result)
@@ -237,13 +238,11 @@ class Dialogue:
 
     def text(self, session: Session, text: str) -> Turn:
         """A free-text message: always through the core, safety first."""
-        notes: tuple[str, ...] = ()
         text = text.strip()
         if not text:
             return Turn([Message(self._t("empty_message"), kind="info")], session)
-        if len(text) > MAX_MESSAGE_CHARS:
-            text = text[:MAX_MESSAGE_CHARS]
-            notes = ("too_long",)
+        too_long = len(text) > MAX_MESSAGE_CHARS
+        text = text[:MAX_MESSAGE_CHARS]
         decision = self.engine.classify(text, session.profile)
         reminder = self._reminder_text(session, text, decision)
         if reminder is not None:
@@ -260,13 +259,13 @@ class Dialogue:
         if session.role is None and decision.third_person:
             audience = replace(audience, voice="caregiver")  # "my son is having a fit"
         messages = self.composer.compose(decision, audience)
-        if notes:
+        if too_long:
             messages.insert(1 if decision.safety is not Safety.ROUTINE else 0,
                             Message(self._t("too_long"), kind="info"))  # fmt: skip
         if decision.answer_id in self.content.answers:
             session = replace(session, last_answer=decision.answer_id)
         messages.extend(self._reask(session))  # the open question is still open
-        return Turn(messages, session, decision, notes=notes)
+        return Turn(messages, session, decision)
 
     def edited(self, session: Session, text: str) -> Turn:
         """A message the person changed after sending: safety is checked again, nothing else.
@@ -308,54 +307,90 @@ class Dialogue:
         text = self._t("group_private_only", command=command, bot=bot_name)
         return Turn([Message(text, kind="info")], session)
 
-    def press(self, session: Session, data: str) -> Turn:
-        """A button press (`Button.data`)."""
-        kind, _, value = data.partition(":")
-        audience = self.audience(session)
-        if kind in FLOW_BUTTONS:
-            result = self.reminder_flows.press(self._reminder_ctx(session), session.reminders, data)
-            if result is not None:
-                return self._reminder_turn(session, result)
-        if kind in ("ask", "pick") and value in FEATURE_INTENTS:
+    def unknown_command(self, session: Session) -> Turn:
+        return Turn([Message(self._t("unknown_command"), kind="info")], session)
+
+    def expired(self, session: Session) -> Turn:
+        """A button that is no longer open (or nobody's)."""
+        return Turn([Message(self._t("button_expired"), kind="info")], session)
+
+    def failed(self, session: Session) -> Turn:
+        """Something went wrong on our side: say so kindly, with the emergency number."""
+        text = self._t("error", emergency_number=self.number(session))
+        return Turn([Message(text, kind="info")], session)
+
+    # -- buttons (`Button.data` is "prefix:value"; each handler gets the value) -----------
+
+    def on_consent(self, visit: Visit, value: str) -> Turn:
+        session = visit.session
+        if session.step != "consent":
+            return self.expired(session)
+        session = replace(session, consent=value == "yes")
+        first = [] if value == "yes" else [Message(self._t("consent_declined"), kind="info")]
+        session, messages = self._next_onboarding(session)
+        return Turn(first + messages, session)
+
+    def on_role(self, visit: Visit, value: str) -> Turn:
+        session = visit.session
+        if value not in ROLES or session.step != "role":
+            return self.expired(session)
+        return self._chose(replace(session, role=value))
+
+    def on_route(self, visit: Visit, value: str) -> Turn:
+        session = visit.session
+        if value not in ROUTES or session.step != "route":
+            return self.expired(session)
+        return self._chose(replace(session, route=value))
+
+    def on_region(self, visit: Visit, value: str) -> Turn:
+        session = visit.session
+        if value not in self.content.safety.emergency_numbers or session.step != "region":
+            return self.expired(session)
+        return self._chose(replace(session, region=value))
+
+    def on_timezone(self, visit: Visit, value: str) -> Turn:
+        session = visit.session
+        if session.step != "timezone" or not timezones.is_zone(value):
+            return self.expired(session)
+        return self._set_timezone(session, value)
+
+    def on_set(self, visit: Visit, value: str) -> Turn:
+        if value not in SETTINGS:
+            return self.expired(visit.session)
+        return Turn([self._ask(value)], replace(visit.session, step=value))
+
+    def on_topic(self, visit: Visit, value: str) -> Turn:
+        """A topic chosen by button: a feature starts its flow, a question gets its answer."""
+        session = visit.session
+        if value in FEATURE_INTENTS:
             ctx = self._reminder_ctx(session)
             flow = self.reminder_flows.command(ctx, session.reminders, FEATURE_INTENTS[value])
             return self._reminder_turn(session, flow)
-        if kind == "consent" and session.step == "consent":
-            session = replace(session, consent=value == "yes")
-            first = [] if value == "yes" else [Message(self._t("consent_declined"), kind="info")]
-            session, messages = self._next_onboarding(session)
-            return Turn(first + messages, session)
-        if kind == "role" and value in ROLES and session.step == "role":
-            return self._chose(replace(session, role=value))
-        if kind == "route" and value in ROUTES and session.step == "route":
-            return self._chose(replace(session, route=value))
-        if (
-            kind == "region"
-            and value in self.content.safety.emergency_numbers
-            and session.step == "region"
-        ):
-            return self._chose(replace(session, region=value))
-        if kind == "tz" and session.step == "timezone" and timezones.is_zone(value):
-            return self._set_timezone(session, value)
-        if kind == "set" and value in SETTINGS:
-            return Turn([self._ask(value)], replace(session, step=value))
-        if kind in ("ask", "pick") and value in self.engine.intents:
-            messages = self.composer.topic_messages(value, audience)
-            if value in self.content.answers:
-                session = replace(session, last_answer=value)
-            return Turn(messages, session)
-        if kind == "opt" and value in self.content.answers:
-            message = self.composer.answer_message(value, audience, value)
-            return Turn([message], replace(session, last_answer=value))
-        if kind == "none":
-            return Turn([Message(self._t("none_of_these"), kind="info")], session)
-        if kind == "delete" and session.step == "delete":
-            if value == "yes":
-                return Turn([Message(self._t("deleted"), kind="info")], Session(), delete_data=True)
-            return Turn(
-                [Message(self._t("delete_cancelled"), kind="info")], replace(session, step=None)
-            )
-        return Turn([Message(self._t("button_expired"), kind="info")], session)
+        if value not in self.engine.intents:
+            return self.expired(session)
+        messages = self.composer.topic_messages(value, self.audience(session))
+        if value in self.content.answers:
+            session = replace(session, last_answer=value)
+        return Turn(messages, session)
+
+    def on_option(self, visit: Visit, value: str) -> Turn:
+        if value not in self.content.answers:
+            return self.expired(visit.session)
+        message = self.composer.answer_message(value, self.audience(visit.session), value)
+        return Turn([message], replace(visit.session, last_answer=value))
+
+    def on_none(self, visit: Visit, value: str) -> Turn:
+        return Turn([Message(self._t("none_of_these"), kind="info")], visit.session)
+
+    def on_delete(self, visit: Visit, value: str) -> Turn:
+        session = visit.session
+        if session.step != "delete":
+            return self.expired(session)
+        if value == "yes":
+            return Turn([Message(self._t("deleted"), kind="info")], Session(), delete_data=True)
+        return Turn(
+            [Message(self._t("delete_cancelled"), kind="info")], replace(session, step=None)
+        )
 
     def _chose(self, session: Session) -> Turn:
         if session.onboarding:
@@ -363,41 +398,41 @@ class Dialogue:
             return Turn(messages, session)
         return Turn([Message(self._t("settings_saved"), kind="info")], replace(session, step=None))
 
-    def command(self, session: Session, name: str) -> Turn:
-        """A slash command, without the slash."""
-        t = self._t
-        audience = self.audience(session)
-        if name == "start":
-            return self.start(session)
-        if name == "help":
-            return Turn([Message(t("help"), kind="info")], session)
-        if name == "about":
-            disclaimer = t("disclaimer", emergency_number=self.number(session))
-            return Turn([Message(f"{t('about')}\n\n{disclaimer}", kind="info")], session)
-        if name == "emergency":
-            safety = self.composer.safety_message(Safety.EMERGENCY, audience, pump=False)
-            answer = self.composer.answer_message("emergency_plan", audience, "emergency_plan")
-            return Turn([safety, answer], replace(session, last_answer="emergency_plan"))
-        if name == "sources":
-            return Turn([Message(self.sources_text(session), kind="info")], session)
-        if name == "settings":
-            buttons = tuple(Button(t(f"settings_{k}"), f"set:{k}") for k in SETTINGS)
-            intro = t(
-                "settings_intro",
-                role=t(f"role_{session.role}") if session.role else "-",
-                route=t(f"route_{session.route}") if session.route else "-",
-                emergency_number=self.number(session),
-            )
-            zone = t("settings_timezone_line", zone=session.timezone or "-")
-            return Turn([Message(f"{intro}\n{zone}", buttons, kind="prompt")], session)
-        if name in REMINDER_COMMANDS:
-            ctx = self._reminder_ctx(session)
-            return self._reminder_turn(
-                session, self.reminder_flows.command(ctx, session.reminders, name)
-            )
-        if name == "delete_my_data":
-            return Turn([self._ask("delete")], replace(session, step="delete"))
-        return Turn([Message(t("unknown_command"), kind="info")], session)
+    # -- commands ---------------------------------------------------------------------------
+
+    def on_start(self, visit: Visit, args: str) -> Turn:
+        return self.start(visit.session)
+
+    def on_help(self, visit: Visit, args: str) -> Turn:
+        return Turn([Message(self._t("help"), kind="info")], visit.session)
+
+    def on_about(self, visit: Visit, args: str) -> Turn:
+        disclaimer = self._t("disclaimer", emergency_number=self.number(visit.session))
+        return Turn([Message(f"{self._t('about')}\n\n{disclaimer}", kind="info")], visit.session)
+
+    def on_emergency(self, visit: Visit, args: str) -> Turn:
+        audience = self.audience(visit.session)
+        safety = self.composer.safety_message(Safety.EMERGENCY, audience, pump=False)
+        answer = self.composer.answer_message("emergency_plan", audience, "emergency_plan")
+        return Turn([safety, answer], replace(visit.session, last_answer="emergency_plan"))
+
+    def on_sources(self, visit: Visit, args: str) -> Turn:
+        return Turn([Message(self.sources_text(visit.session), kind="info")], visit.session)
+
+    def on_settings(self, visit: Visit, args: str) -> Turn:
+        t, session = self._t, visit.session
+        buttons = tuple(Button(t(f"settings_{k}"), f"set:{k}") for k in SETTINGS)
+        intro = t(
+            "settings_intro",
+            role=t(f"role_{session.role}") if session.role else "-",
+            route=t(f"route_{session.route}") if session.route else "-",
+            emergency_number=self.number(session),
+        )
+        zone = t("settings_timezone_line", zone=session.timezone or "-")
+        return Turn([Message(f"{intro}\n{zone}", buttons, kind="prompt")], session)
+
+    def on_delete_my_data(self, visit: Visit, args: str) -> Turn:
+        return Turn([self._ask("delete")], replace(visit.session, step="delete"))
 
     def sources_text(self, session: Session) -> str:
         if not session.last_answer or session.last_answer not in self.content.answers:

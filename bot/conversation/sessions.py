@@ -1,75 +1,70 @@
-"""Where doors keep each person's `Session` between messages.
+"""What the bot keeps about one person between messages (`Session`), and where (`SqlSessions`).
 
-`SqlSessions` keeps them in the store's people table (with the columns the scheduler reads kept
-in step); `MemorySessions` keeps them in a dict (tests). A door asks for a session by a key it
-chooses (the Telegram user id), and saves the new one after each turn; `delete` removes
-everything kept about that key.
+A `Session` holds the person's choices (role, route, region, time zone, consent), where the
+conversation is (the open question, the last answer for /sources), and the state of the parts
+that live inside the conversation: the reminder forms (`ReminderState`) and the caregiver flows
+(one short JSON string). `SqlSessions` keeps it as JSON in the store's people table, with the
+columns the scheduler reads (time zone, region, voice, consent, risk answers, quiet hours) kept
+in step, under the person's chat key ("tg:123", "console:local"). Deleting a person is the
+store's `delete_person`, never done here.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, fields
-from typing import Any, Protocol
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
-from bot.conversation.dialogue import Session
+from bot.clock import Clock
+from bot.core.engine import Profile
 from bot.reminders.flows import ReminderState
 from bot.storage.store import Store
 
-
-class SessionStore(Protocol):
-    def get(self, key: str) -> Session | None: ...
-
-    def save(self, key: str, session: Session) -> None: ...
-
-    def delete(self, key: str) -> None: ...
+ROLES = ("patient", "caregiver", "professional")
 
 
-class MemorySessions:
-    """Sessions in memory: forgotten when the process ends."""
+@dataclass(frozen=True)
+class Session:
+    """What the bot keeps about one person: their choices, and where the conversation is."""
 
-    def __init__(self) -> None:
-        self._sessions: dict[str, Session] = {}
+    consent: bool | None = None
+    role: str | None = None
+    route: str | None = None
+    region: str | None = None
+    timezone: str | None = None  # an IANA zone name, such as "Europe/London"
+    step: str | None = None  # the onboarding or confirmation question now open
+    last_answer: str | None = None  # for /sources
+    onboarding: bool = False  # the /start sequence is running (asks every question in turn)
+    reminders: ReminderState = field(default_factory=ReminderState)  # /refill, /taper, ...
+    care: str | None = None  # caregiver flows: open checklist, card field (bot/care/flows.py)
 
-    def get(self, key: str) -> Session | None:
-        return self._sessions.get(key)
+    @property
+    def voice(self) -> str:
+        return self.role if self.role in ROLES else "patient"
 
-    def save(self, key: str, session: Session) -> None:
-        self._sessions[key] = session
-
-    def delete(self, key: str) -> None:
-        self._sessions.pop(key, None)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return list(value)
-    raise TypeError(type(value).__name__)
+    @property
+    def profile(self) -> Profile:
+        route = self.route if self.route in ("oral", "pump", "both") else None
+        return Profile(route=route, role=self.role)
 
 
 class SqlSessions:
-    """`SessionStore` over the people table: the dialogue Session as JSON, and the
-    columns the scheduler reads (time zone, region, voice, consent, risk answers, quiet hours)
-    kept in step with it. `prefix` turns a door's own key ("123") into a chat key ("tg:123")."""
+    """Sessions in the people table, by chat key."""
 
-    def __init__(self, store: Store, now: Any, prefix: str = "") -> None:
+    def __init__(self, store: Store, clock: Clock) -> None:
         self.store = store
-        self.now = now  # a () -> aware datetime (the injected clock's `now`)
-        self.prefix = prefix
-
-    def key(self, key: str) -> str:
-        return key if key.startswith(self.prefix) else f"{self.prefix}{key}"
+        self.clock = clock
 
     def get(self, key: str) -> Session | None:
         with self.store.tx() as db:
-            person = self.store.person(db, self.key(key), self.now(), create=False)
+            person = self.store.person(db, key, self.clock.now(), create=False)
             text = person.session if person is not None else None
         return decode_session(text) if text else None
 
     def save(self, key: str, session: Session) -> None:
-        now = self.now()
+        now = self.clock.now()
         with self.store.tx() as db:
-            person = self.store.person(db, self.key(key), now)
+            person = self.store.person(db, key, now)
             assert person is not None
             if session.consent and not person.consent:
                 person.consent_at = now
@@ -79,21 +74,20 @@ class SqlSessions:
             person.route = session.route
             person.region = session.region
             person.timezone = session.timezone
-            reminders = getattr(session, "reminders", None)
-            if reminders is not None:
-                person.high_risk = (
-                    list(reminders.high_risk) if reminders.high_risk is not None else None
-                )
-                start, _, end = (reminders.quiet_hours or "").partition("-")
-                person.quiet_start, person.quiet_end = (start or None), (end or None)
+            reminders = session.reminders
+            person.high_risk = (
+                list(reminders.high_risk) if reminders.high_risk is not None else None
+            )
+            start, _, end = (reminders.quiet_hours or "").partition("-")
+            person.quiet_start, person.quiet_end = (start or None), (end or None)
             person.session = encode_session(session)
             person.updated_at = now
 
-    def delete(self, key: str) -> None:
-        self.store.delete_person(self.key(key))
 
-    def close(self) -> None:
-        """The store is shared with the scheduler: the door that built it closes it."""
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(type(value).__name__)
 
 
 def encode_session(session: Session) -> str:

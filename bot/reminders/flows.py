@@ -37,13 +37,11 @@ from bot.reply.messages import Attachment, Button, Message
 
 MAX_STEPS = 12
 MAX_DOSE_CHARS = 60
-FLOW_BUTTONS = ("ack", "sign", "signother", "risk", "rf", "rp", "rm")
 FEATURE_INTENTS = {
     "set_refill_reminder": "refill",
     "set_taper_reminder": "taper",
     "my_reminders": "reminders",
 }
-COMMANDS = ("refill", "taper", "reminders")
 
 
 @dataclass(frozen=True)
@@ -112,6 +110,10 @@ class FlowResult:
     triage: str | None = None  # words to run through the free-text triage next
     reask: bool = True  # the dialogue may re-ask its own open question after this
     accepted: bool = True  # False: typed text did not fit the open question (a reprompt)
+
+
+FlowCommand = Callable[[Ctx, ReminderState], FlowResult]
+FlowButton = Callable[[Ctx, ReminderState, str], FlowResult]
 
 
 @dataclass(frozen=True)
@@ -193,6 +195,31 @@ class ReminderFlows:
         return state.flow is not None
 
     # -- entry points -------------------------------------------------------------------------
+
+    def commands(self) -> dict[str, FlowCommand]:
+        """The commands of this part (the dialogue routes them: the forms live in its session)."""
+        return {"refill": self.refill, "taper": self.taper, "reminders": self.reminders}
+
+    def buttons(self) -> dict[str, FlowButton]:
+        """The button prefixes of this part, each to its handler (given the data after ":")."""
+        return {
+            "ack": self.ack,  # a reminder answered: "ack:done:<occurrence>", taken, skip...
+            "sign": self.sign,  # a withdrawal sign ticked in the daily check
+            "signother": self.sign_other,
+            "risk": self.risk,  # the high-risk questions
+            "rf": self.form,  # the /refill and /taper forms
+            "rp": self.plan,  # one plan in /reminders: pause, resume, change, delete
+            "rm": self.menu,  # the /reminders menu: new plans, quiet hours, exports
+        }
+
+    def refill(self, ctx: Ctx, state: ReminderState) -> FlowResult:
+        return self.command(ctx, state, "refill")
+
+    def taper(self, ctx: Ctx, state: ReminderState) -> FlowResult:
+        return self.command(ctx, state, "taper")
+
+    def reminders(self, ctx: Ctx, state: ReminderState) -> FlowResult:
+        return self.command(ctx, state, "reminders")
 
     def command(self, ctx: Ctx, state: ReminderState, name: str) -> FlowResult:
         """/refill, /taper or /reminders (also reached from the feature intents)."""
@@ -437,36 +464,40 @@ class ReminderFlows:
 
     # -- buttons ------------------------------------------------------------------------------
 
-    def press(self, ctx: Ctx, state: ReminderState, data: str) -> FlowResult | None:
-        kind, _, rest = data.partition(":")
-        if kind not in FLOW_BUTTONS:
+    def ack(self, ctx: Ctx, state: ReminderState, rest: str) -> FlowResult:
+        action, _, occ = rest.partition(":")
+        if not occ.isdigit():
+            return FlowResult([self._info("ack_gone")], state)
+        return FlowResult([], state, (Acknowledge(int(occ), action),), reask=False)
+
+    def sign(self, ctx: Ctx, state: ReminderState, rest: str) -> FlowResult:
+        index, _, occ = rest.partition(":")
+        buttons = self.words.file.signs.buttons
+        if not index.isdigit() or int(index) >= len(buttons) or not occ.isdigit():
+            return FlowResult([self._info("ack_gone")], state)
+        effects = (Acknowledge(int(occ), "signs"),)
+        return FlowResult([], state, effects, triage=buttons[int(index)].says)
+
+    def sign_other(self, ctx: Ctx, state: ReminderState, rest: str) -> FlowResult:
+        closes: tuple[Effect, ...] = (Acknowledge(int(rest), "signs"),) if rest.isdigit() else ()
+        return FlowResult([self._prompt("check_other")], state, closes, reask=False)
+
+    def _no_consent(self, ctx: Ctx, state: ReminderState) -> FlowResult | None:
+        if ctx.consent:
             return None
-        if kind == "ack":
-            action, _, occ = rest.partition(":")
-            if not occ.isdigit():
-                return FlowResult([self._info("ack_gone")], state)
-            return FlowResult([], state, (Acknowledge(int(occ), action),), reask=False)
-        if kind == "sign":
-            index, _, occ = rest.partition(":")
-            buttons = self.words.file.signs.buttons
-            if not index.isdigit() or int(index) >= len(buttons) or not occ.isdigit():
-                return FlowResult([self._info("ack_gone")], state)
-            effects = (Acknowledge(int(occ), "signs"),)
-            return FlowResult([], state, effects, triage=buttons[int(index)].says)
-        if kind == "signother":
-            closes: tuple[Effect, ...] = (
-                (Acknowledge(int(rest), "signs"),) if rest.isdigit() else ()
-            )
-            return FlowResult([self._prompt("check_other")], state, closes, reask=False)
-        if not ctx.consent:
-            return FlowResult([self._info("need_consent")], self._with(state, None), reask=False)
-        if kind == "risk":
-            return self._risk_press(ctx, state, rest)
-        if kind == "rf":
-            return self._flow_press(ctx, state, rest)
-        if kind == "rp":
-            return self._plan_press(ctx, state, rest)
-        return self._menu_press(ctx, state, rest)
+        return FlowResult([self._info("need_consent")], self._with(state, None), reask=False)
+
+    def risk(self, ctx: Ctx, state: ReminderState, rest: str) -> FlowResult:
+        return self._no_consent(ctx, state) or self._risk_press(ctx, state, rest)
+
+    def form(self, ctx: Ctx, state: ReminderState, rest: str) -> FlowResult:
+        return self._no_consent(ctx, state) or self._flow_press(ctx, state, rest)
+
+    def plan(self, ctx: Ctx, state: ReminderState, rest: str) -> FlowResult:
+        return self._no_consent(ctx, state) or self._plan_press(ctx, state, rest)
+
+    def menu(self, ctx: Ctx, state: ReminderState, rest: str) -> FlowResult:
+        return self._no_consent(ctx, state) or self._menu_press(ctx, state, rest)
 
     def _risk_press(self, ctx: Ctx, state: ReminderState, rest: str) -> FlowResult:
         question, _, answer = rest.partition(":")

@@ -148,6 +148,12 @@ class Reminders:
         self._changed()
         return plan_id
 
+    def set_recheck(self, key: str, after: dt.timedelta) -> bool:
+        """The withdrawal checklist's one-off "check again" reminder, `after` from now (a newer
+        one replaces an older one). True: it is set."""
+        self.create_plan(key, "recheck", plan_rules.RecheckPlan(self.clock.now() + after).to_data())
+        return True
+
     def _lay_out(self, db: Any, person: Person, plan: Plan, now: dt.datetime) -> int:
         dues = plan_rules.schedule(
             plan.kind, plan.data, person.timezone or "UTC", ladder_for(person.high_risk), now

@@ -15,7 +15,7 @@ from bot.clock import FakeClock
 from bot.reminders.ladder import CLOSING_ANSWERS
 from bot.reminders.service import Reminders
 from bot.reply.messages import Message
-from bot.storage.models import Acknowledgement, AuditEvent, CareClaim, Occurrence
+from bot.storage.models import Acknowledgement, AuditEvent, CareClaim, Occurrence, Plan
 from bot.storage.store import Store
 from tests.databases import RecordingNotifier
 
@@ -81,19 +81,7 @@ def test_only_a_linked_caregiver_can_take_an_alert(care: CareService, store: Sto
 def test_an_alert_the_patient_already_closed(care: CareService, store: Store) -> None:
     link(care, ANN, "Ann")
     first, *_ = escalation(store, PAT, care.clock.now())
-    with store.tx() as db:
-        occ = db.get(Occurrence, first)
-        assert occ is not None
-        db.add(
-            Acknowledgement(
-                person_id=occ.person_id,
-                plan_id=occ.plan_id,
-                group_key="refill",
-                action="done",
-                by=PAT,
-                at=care.clock.now(),
-            )
-        )
+    _answer(store, first, "done", PAT)
     outcome = care.acknowledge(ANN, first, "on_it")
     assert outcome.result == "closed"
     assert texts(outcome.notices, ANN) == ["This is already sorted. Thank you."]
@@ -146,19 +134,13 @@ def _reminders(store: Store, clock: FakeClock) -> Reminders:
 
 
 def _answer(store: Store, occurrence: int, action: str, by: str) -> None:
+    """`by` answers an occurrence (as the reminder service records it)."""
     with store.tx() as db:
         occ = db.get(Occurrence, occurrence)
-        assert occ is not None
-        db.add(
-            Acknowledgement(
-                person_id=occ.person_id,
-                plan_id=occ.plan_id,
-                group_key=occ.group_key,
-                action=action,
-                by=by,
-                at=dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
-            )
-        )
+        plan = db.get(Plan, occ.plan_id) if occ else None
+        assert occ is not None and plan is not None
+        at = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+        store.acknowledged(db, at, by, occ, plan, action, f"ack_{action}")
 
 
 @pytest.mark.parametrize("answer", CLOSING_ANSWERS)

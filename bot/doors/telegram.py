@@ -1,11 +1,13 @@
-"""The Telegram door: python-telegram-bot 22 in front of the same `Dialogue` as the local chat.
+"""The Telegram door: python-telegram-bot 22 in front of the same companion as the local chat.
 
-`build_app` is the one composition root, for production and tests alike. Handlers only
-translate: an update becomes a `Dialogue` call, and the `Turn` that comes back becomes messages,
-sent in order as plain text (no parse mode, so no character in the content can break a message),
-split under Telegram's length limit, with buttons as inline keyboards. This module must never
-hold clinical or safety rules, never hold UI text (that lives in content/ui.yaml), and never log
-a message's text or the bot token.
+`build_app` makes the Application (for production and tests alike) and the app behind it
+(`bot.app.build`, with this door's `TelegramNotifier`). Handlers only translate: an update
+becomes a `Person` and an act for `Companion.handle`, and the `Reply` that comes back is sent:
+the person's messages in order as plain text (no parse mode, so no character in the content can
+break a message), split under Telegram's length limit, with buttons as inline keyboards, then
+the messages for other people. This module must never hold clinical or safety rules, never hold
+UI text (that lives in content/), never decide anything, and never log a message's text or the
+bot token.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import logging
 import traceback
 import unicodedata
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -47,35 +49,23 @@ from telegram.ext import (
     filters,
 )
 
+from bot.app import App, build
+from bot.companion import Act, Commanded, Edited, Located, Person, Pressed, Said, Sent
 from bot.conversation import timezones
-from bot.conversation.dialogue import Dialogue, Session, Turn
-from bot.conversation.sessions import MemorySessions, SessionStore
 from bot.reply import messages as reply
 from bot.settings import Settings
 
 if TYPE_CHECKING:
-    from bot.care_door import CareDoor, DoorTurn
     from bot.clock import Clock
-    from bot.reminder_desk import ReminderDesk
-    from bot.reminders.leader import Leadership
-    from bot.reply.messages import Notice
-    from bot.storage.store import Store
+    from bot.conversation.dialogue import Dialogue
 
 log = logging.getLogger(__name__)
 
-App = Application[Any, Any, Any, Any, Any, Any]
+TelegramApp = Application[Any, Any, Any, Any, Any, Any]
 Context = ContextTypes.DEFAULT_TYPE
 
 MAX_CHARS: int = MessageLimit.MAX_TEXT_LENGTH  # 4096, counted in UTF-16 code units
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
-COMMANDS = ("start", "help", "refill", "taper", "reminders", "checklist", "invite", "join",
-            "unlink", "history", "card", "settings", "about", "sources", "emergency",
-            "delete_my_data")  # fmt: skip
-# Commands that show or change one person's data: private chats only, never in a group.
-PERSONAL = frozenset(
-    {"start", "settings", "sources", "delete_my_data", "refill", "taper", "reminders",
-     "checklist", "invite", "join", "unlink", "history", "card"}
-)  # fmt: skip
 CHAT_PREFIX = "tg:"  # a person's chat key in the store: "tg:<Telegram user id>"
 MAX_CAPTION: int = MessageLimit.CAPTION_LENGTH  # 1024
 FIRST = ("emergency", "urgent")  # message kinds that go out before anything else
@@ -288,24 +278,13 @@ def _quiet_libraries() -> None:
 
 
 class TelegramDoor:
-    """The handlers: each turns an update into one `Dialogue` call and sends the `Turn`."""
+    """The handlers: each turns an update into one act for the companion and sends the reply."""
 
-    def __init__(
-        self,
-        dialogue: Dialogue,
-        sessions: SessionStore,
-        desk: ReminderDesk | None = None,
-        reminding: Reminding | None = None,
-    ) -> None:
-        self.dialogue = dialogue
-        self.sessions = sessions
-        self.desk = desk  # reminders on: sessions live in the store, effects are applied
-        self.reminding = reminding
-        self.care: CareDoor | None = None  # caregivers, checklist, history, card (issue 6)
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.companion = app.companion
         # One turn at a time per person (updates run concurrently across people).
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-
-    # -- plumbing ---------------------------------------------------------------------------
 
     def _lock(self, key: str) -> asyncio.Lock:
         lock = self._locks.get(key)
@@ -314,90 +293,31 @@ class TelegramDoor:
             self._locks[key] = lock
         return lock
 
-    async def _turn(
-        self,
-        update: Update,
-        context: Context,
-        step: Callable[[Session], Turn],
-        notices: list[Notice] | None = None,
-    ) -> None:
-        """Run one dialogue step for the person behind `update`, store the session, reply;
-        then send `notices` (filled by the step) to the other people concerned."""
+    @staticmethod
+    def _person(update: Update, context: Context) -> Person | None:
         chat, user = update.effective_chat, update.effective_user
         if chat is None or user is None:
-            return
+            return None
         private = chat.type == ChatType.PRIVATE
-        key = str(user.id)
-        notices = [] if notices is None else notices
-        care = self.care
+        return Person(
+            f"{CHAT_PREFIX}{user.id}", user.first_name, private, context.bot.username or ""
+        )
 
-        def with_care(session: Session) -> Turn:
-            turn = step(session)
-            if care is not None:
-                if turn.delete_data:  # linked people are told the link ended
-                    notices.extend(care.deleted(f"{CHAT_PREFIX}{key}"))
-                else:  # an emergency alerts the linked caregivers (the triage contract)
-                    notices.extend(care.after_text(f"{CHAT_PREFIX}{key}", session, turn.decision))
-            return turn
-
-        # In a group nobody's own session is used or kept, so nothing personal can leak there.
-        async with self._lock(key if private else f"chat:{chat.id}"):
-            if private and self.desk is not None:
-                turn = self.desk.turn(key, with_care)
-            else:
-                session = (self.sessions.get(key) or Session()) if private else Session()
-                turn = step(session)
-                if private:
-                    if turn.delete_data:
-                        self.sessions.delete(key)
-                    else:
-                        self.sessions.save(key, turn.session)
-            quote = None if private else update.effective_message
-            await self._send(context, chat.id, turn.messages, quote)
-        for notice in notices:
+    async def _handle(self, update: Update, context: Context, act: Act) -> None:
+        """The companion's reply to `act`, sent to this chat (quoting the message in a group);
+        then the messages for other people, each to their own chat."""
+        person, chat = self._person(update, context), update.effective_chat
+        if person is None or chat is None:
+            return
+        async with self._lock(person.key if person.private else f"chat:{chat.id}"):
+            answer = self.companion.handle(person, act)
+            quote = None if person.private else update.effective_message
+            await send_messages(context.bot, chat.id, answer.messages, quote)
+        for notice in answer.others:
             try:
-                chat_id = int(notice.to.removeprefix(CHAT_PREFIX))
-                await send_messages(context.bot, chat_id, notice.messages)
+                await self.app.notifier.send(notice.to, notice.messages)
             except (TelegramError, ValueError) as exc:  # one blocked chat must not stop the rest
                 log.warning("could not notify a linked person: %s", type(exc).__name__)
-
-    async def _care_turn(
-        self,
-        update: Update,
-        context: Context,
-        run: Callable[[CareDoor, Session, str, str | None], DoorTurn | None],
-        text: str | None = None,
-    ) -> bool:
-        """A caregiver-part step (bot/care_door.py); False when it is not for that part.
-        Free text it does not take goes on to the dialogue in the same turn."""
-        care, user, chat = self.care, update.effective_user, update.effective_chat
-        if care is None or user is None or chat is None or chat.type != ChatType.PRIVATE:
-            return False
-        chat_key, first_name = f"{CHAT_PREFIX}{user.id}", user.first_name
-        notices: list[Notice] = []
-
-        def step(session: Session) -> Turn:
-            result = run(care, session, chat_key, first_name)
-            if result is None:
-                expired = self.dialogue.content.text("button_expired")
-                return Turn([reply.Message(expired, kind="info")], session)
-            notices.extend(result.notices)
-            if not result.handled and text is not None:
-                return self.dialogue.text(result.session, text)
-            return Turn(result.messages, result.session)
-
-        await self._turn(update, context, step, notices)
-        return True
-
-    async def _send(
-        self,
-        context: Context,
-        chat_id: int,
-        messages: Sequence[reply.Message],
-        quote: Message | None = None,
-    ) -> None:
-        """Send in order, one after another; the first one answers `quote` in a group."""
-        await send_messages(context.bot, chat_id, messages, quote)
 
     # -- handlers ---------------------------------------------------------------------------
 
@@ -416,20 +336,8 @@ class TelegramDoor:
     async def on_command(self, update: Update, context: Context) -> None:
         message = update.effective_message
         assert message is not None
-        name = command_name(message) or ""
-        if message.chat.type != ChatType.PRIVATE and name in PERSONAL:
-            bot_name = context.bot.username or ""
-            await self._turn(
-                update, context, lambda s: self.dialogue.private_only(s, f"/{name}", bot_name)
-            )
-            return
-        if self.care is not None and self.care.is_command(name):
-            args = (message.text or "").partition(" ")[2]
-            if await self._care_turn(
-                update, context, lambda care, s, key, who: care.command(key, who, s, name, args)
-            ):
-                return
-        await self._turn(update, context, lambda s: self.dialogue.command(s, name))
+        args = (message.text or "").partition(" ")[2]
+        await self._handle(update, context, Commanded(command_name(message) or "", args))
 
     async def on_text(self, update: Update, context: Context) -> None:
         message = update.effective_message
@@ -437,11 +345,7 @@ class TelegramDoor:
         text = message.text or ""
         if message.chat.type != ChatType.PRIVATE:
             text = without_mention(text, context.bot.username or "")
-        elif await self._care_turn(  # an open card field takes the words; else the dialogue
-            update, context, lambda care, s, key, who: care.text(key, who, s, text), text
-        ):
-            return
-        await self._turn(update, context, lambda s: self.dialogue.text(s, text))
+        await self._handle(update, context, Said(text))
 
     async def on_edited(self, update: Update, context: Context) -> None:
         message = update.edited_message
@@ -450,36 +354,27 @@ class TelegramDoor:
         text = message.text
         if message.chat.type != ChatType.PRIVATE:
             text = without_mention(text, context.bot.username or "")
-        await self._turn(update, context, lambda s: self.dialogue.edited(s, text))
+        await self._handle(update, context, Edited(text))
 
     async def on_location(self, update: Update, context: Context) -> None:
         message = update.effective_message
         assert message is not None and message.location is not None
-        lat, lon = message.location.latitude, message.location.longitude
-        await self._turn(update, context, lambda s: self.dialogue.location(s, lat, lon))
+        location = message.location
+        await self._handle(update, context, Located(location.latitude, location.longitude))
 
     async def on_media(self, update: Update, context: Context) -> None:
         message = update.effective_message
         assert message is not None
-        what, caption = media_kind(message), message.caption
+        caption = message.caption
         if caption and message.chat.type != ChatType.PRIVATE:
             caption = without_mention(caption, context.bot.username or "")
-        await self._turn(update, context, lambda s: self.dialogue.media(s, what, caption))
+        await self._handle(update, context, Sent(media_kind(message), caption))
 
     async def on_press(self, update: Update, context: Context) -> None:
         query = update.callback_query
         assert query is not None
         await query.answer()  # stops the button's spinner at once, whatever happens next
-        data = query.data or ""
-        if (
-            self.care is not None
-            and self.care.is_ours(data)
-            and await self._care_turn(
-                update, context, lambda care, s, key, who: care.press(key, who, s, data)
-            )
-        ):
-            return
-        await self._turn(update, context, lambda s: self.dialogue.press(s, data))
+        await self._handle(update, context, Pressed(query.data or ""))
 
     async def on_error(self, update: object, context: Context) -> None:
         """Log what failed (never message text or token) and tell the person kindly."""
@@ -497,94 +392,72 @@ class TelegramDoor:
         )
         if not isinstance(update, Update) or update.effective_chat is None:
             return
-        user = update.effective_user
-        private = update.effective_chat.type == ChatType.PRIVATE
-        session = (self.sessions.get(str(user.id)) if user and private else None) or Session()
-        text = self.dialogue.content.text("error", emergency_number=self.dialogue.number(session))
-        try:
-            await context.bot.send_message(update.effective_chat.id, text)
-        except TelegramError as exc:
-            log.warning("could not send the error message: %s", type(exc).__name__)
+        person = self._person(update, context) or Person("", private=False)
+        for message in self.companion.failed(person):
+            try:
+                await context.bot.send_message(update.effective_chat.id, message.text)
+            except TelegramError as exc:
+                log.warning("could not send the error message: %s", type(exc).__name__)
 
     # -- wiring -----------------------------------------------------------------------------
 
-    def register(self, app: App) -> None:
+    def register(self, application: TelegramApp) -> None:
         message = filters.UpdateType.MESSAGE
-        app.add_handler(TypeHandler(Update, self.guard), group=-1)
-        app.add_handler(CallbackQueryHandler(self.on_press))
-        app.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, self.on_edited))
-        app.add_handler(MessageHandler(message & filters.COMMAND, self.on_command))
-        app.add_handler(MessageHandler(message & filters.LOCATION, self.on_location))
-        app.add_handler(MessageHandler(message & filters.TEXT, self.on_text))
-        app.add_handler(MessageHandler(message & ~filters.StatusUpdate.ALL, self.on_media))
-        app.add_error_handler(self.on_error)
+        add = application.add_handler
+        add(TypeHandler(Update, self.guard), group=-1)
+        add(CallbackQueryHandler(self.on_press))
+        add(MessageHandler(filters.UpdateType.EDITED_MESSAGE, self.on_edited))
+        add(MessageHandler(message & filters.COMMAND, self.on_command))
+        add(MessageHandler(message & filters.LOCATION, self.on_location))
+        add(MessageHandler(message & filters.TEXT, self.on_text))
+        add(MessageHandler(message & ~filters.StatusUpdate.ALL, self.on_media))
+        application.add_error_handler(self.on_error)
 
-    async def post_init(self, app: App) -> None:
-        """Start-up: the command menu, and the time-zone index loaded off the event loop."""
-        text = self.dialogue.content.text
-        await app.bot.set_my_commands([BotCommand(c, text(f"command_{c}")) for c in COMMANDS])
+    async def post_init(self, application: TelegramApp) -> None:
+        """Start-up: the command menu, the time-zone index (off the event loop), the scheduler."""
+        menu = [BotCommand(name, about) for name, about in self.companion.menu()]
+        await application.bot.set_my_commands(menu)
         await asyncio.to_thread(timezones.warm)
-        if self.reminding is not None:
-            await self.reminding.start()
-        log.info("Telegram bot @%s is ready", app.bot.username)
+        await self.app.start()
+        log.info("Telegram bot @%s is ready", application.bot.username)
 
-    async def post_stop(self, app: App) -> None:
-        """Clean shutdown: the scheduler first, then the session store if it holds a connection."""
-        if self.reminding is not None:
-            await self.reminding.stop()
-        close = getattr(self.sessions, "close", None)
-        if callable(close):
-            close()
+    async def post_stop(self, application: TelegramApp) -> None:
+        """Clean shutdown: the scheduler, then the store."""
+        await self.app.stop()
         log.info("Telegram bot stopped")
 
 
 class TelegramNotifier:
-    """The door's reminder `Notifier`: sends to a chat key "tg:<id>" through the app's bot."""
+    """The door's `Notifier`: sends to a chat key "tg:<id>" through the application's bot."""
 
-    def __init__(self, app: App) -> None:
-        self.app = app
+    def __init__(self, application: TelegramApp) -> None:
+        self.application = application
 
     async def send(self, chat_key: str, messages: Sequence[reply.Message]) -> list[str]:
         chat_id = int(chat_key.removeprefix(CHAT_PREFIX))
-        return [str(i) for i in await send_messages(self.app.bot, chat_id, messages)]
+        return [str(i) for i in await send_messages(self.application.bot, chat_id, messages)]
 
 
-class Reminding:
-    """The reminder scheduler's life in this process: started in post_init (when this process
-    wins the leader election; at once on SQLite), stopped in post_stop."""
+async def _post_init(application: TelegramApp) -> None:
+    door: TelegramDoor = application.bot_data["door"]
+    await door.post_init(application)
 
-    def __init__(self, store: Store, leadership: Leadership) -> None:
-        self.store = store
-        self.leadership = leadership
 
-    async def start(self) -> None:
-        await self.leadership.start()
-
-    async def stop(self) -> None:
-        await self.leadership.stop()
-        self.store.close()
+async def _post_stop(application: TelegramApp) -> None:
+    door: TelegramDoor = application.bot_data["door"]
+    await door.post_stop(application)
 
 
 def build_app(
     settings: Settings,
-    dialogue: Dialogue | None = None,
-    sessions: SessionStore | None = None,
+    *,
     base_url: str | None = None,
     clock: Clock | None = None,
-    reminders: bool = False,
-) -> App:
-    """The one composition root: the Application with its handlers, ready to run.
-
-    With `reminders`, sessions live in the SQL store (DATABASE_URL) and the reminder scheduler
-    runs on `clock` (default: BOT_CLOCK_SPEED's clock), sending through this app's bot.
-    """
-    from bot.runtime import build_clock, build_dialogue
-
-    clock = clock or build_clock(settings)
-    if dialogue is None:
-        dialogue = build_dialogue(settings, clock=clock)
+    dialogue: Dialogue | None = None,
+) -> TelegramApp:
+    """The Application with its handlers, on the app built for it (`bot.app.build`), ready to
+    run. `base_url`: another Bot API server (tests); `clock`, `dialogue`: see `build`."""
     _quiet_libraries()
-    door = TelegramDoor(dialogue, sessions if sessions is not None else MemorySessions())
     builder = (
         ApplicationBuilder()
         .token(settings.token)
@@ -597,54 +470,29 @@ def build_app(
         )
         .concurrent_updates(CONCURRENT_UPDATES)
         .connection_pool_size(CONCURRENT_UPDATES * 2)
-        .post_init(door.post_init)
-        .post_stop(door.post_stop)
+        .post_init(_post_init)
+        .post_stop(_post_stop)
     )
-    app: App
+    application: TelegramApp
     if settings.telegram_rate_limiter:
         limiter = AIORateLimiter(max_retries=settings.telegram_rate_limit_retries)
-        app = builder.rate_limiter(limiter).build()
+        application = builder.rate_limiter(limiter).build()
     else:
-        app = builder.build()
-    if reminders:
-        _add_reminders(app, door, settings, dialogue, clock)
-    door.register(app)
-    app.bot_data["door"] = door
-    return app
-
-
-def _add_reminders(
-    app: App, door: TelegramDoor, settings: Settings, dialogue: Dialogue, clock: Clock
-) -> None:
-    from bot.reminder_desk import ReminderDesk
-    from bot.reminders.leader import Leadership
-    from bot.reminders.scheduler import ReminderScheduler
-    from bot.runtime import build_reminders
-    from bot.storage.store import default_url
-
-    store, sessions, service = build_reminders(
-        settings, dialogue, clock, TelegramNotifier(app), prefix=CHAT_PREFIX
-    )
-    scheduler = ReminderScheduler(service)
-    url = settings.database_url or default_url()
-    door.sessions = sessions
-    door.desk = ReminderDesk(dialogue, sessions, service)
-    # Caregivers (issue 6): on the same store and clock; caregiver alerts get "I'm on it".
-    from bot.care.flows import CaregiverButtons
-    from bot.care_door import build_care
-
-    door.care = build_care(store, clock, dialogue, service)
-    service.renderer = CaregiverButtons(service.renderer, door.care.service)
-    door.reminding = Reminding(store, Leadership(url, scheduler.start, scheduler.stop))
+        application = builder.build()
+    app = build(settings, TelegramNotifier(application), clock=clock, dialogue=dialogue)
+    door = TelegramDoor(app)
+    door.register(application)
+    application.bot_data["door"] = door
+    return application
 
 
 def run_bot(settings: Settings) -> int:
     """`python -m bot run`: long polling, or webhook mode when WEBHOOK_URL is set."""
-    app = build_app(settings, reminders=True)
+    application = build_app(settings)
     if settings.webhook_url:
         log.info("starting in webhook mode")
-        app.run_webhook(**webhook_options(settings))
+        application.run_webhook(**webhook_options(settings))
     else:
         log.info("starting with long polling")
-        app.run_polling(allowed_updates=ALLOWED_UPDATES)
+        application.run_polling(allowed_updates=ALLOWED_UPDATES)
     return 0
