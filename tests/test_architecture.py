@@ -9,6 +9,7 @@ in a lower layer, never a higher one, and no two modules import each other, even
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,16 @@ def test_the_store_knows_no_feature() -> None:
     store = {i for name, deps in GRAPH.items() if name.startswith("bot.storage") for i in deps}
     assert {i for i in store if _layer(i) < _layer("bot.storage")} == set()
     assert not any(i.startswith("bot.conversation") for i in store)
+
+
+def test_the_readme_module_map_matches_the_tree() -> None:
+    readme = (BOT.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## How it is built", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`(bot/[\w/]+\.py)`", section))
+    tree = {
+        str(p.relative_to(BOT.parent))
+        for p in BOT.rglob("*.py")
+        if p.name != "__init__.py" and "migrations" not in p.parts
+    }
+    assert sorted(tree - named) == [], "modules missing from the README's module map"
+    assert sorted(named - tree) == [], "the README names modules that do not exist"

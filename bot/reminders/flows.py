@@ -2,10 +2,12 @@
 the reminder buttons, and the wording of every reminder sent (`render`). Pure: no I/O.
 
 A flow takes what the person did and their `ReminderState` and returns messages, the new state
-and `effects` (save a plan, acknowledge, pause...) that a door applies through the reminder
-service, then `after` words the outcome. Taper plans are only ever the prescriber's plan as the
-person typed it: nothing here invents, changes or suggests a dose. Consent gates every reminder.
-All words come from content/reminders.yaml; this module holds none.
+and `effects` (save a plan, acknowledge, pause...) that the companion applies through the
+reminder service, then `after` words the outcome. `commands()` and `buttons()` say which step
+answers which command and button prefix (the dialogue puts them in the routing table: the forms
+live in its session). Taper plans are only ever the prescriber's plan as the person typed it:
+nothing here invents, changes or suggests a dose. Consent gates every reminder. All words come
+from content/reminders.yaml; this module holds none.
 """
 
 from __future__ import annotations
@@ -650,10 +652,10 @@ class ReminderFlows:
         messages.append(Message("\n".join(lines), tuple(menu), kind="prompt"))
         return messages
 
-    # -- after a door applied an effect -------------------------------------------------------
+    # -- after the companion applied an effect -----------------------------------------------
 
     def after(self, ctx: Ctx, state: ReminderState, effect: Effect, result: Any) -> FlowResult:
-        """Word the outcome of an effect the door applied (`result` is what the service gave)."""
+        """Word the outcome of an applied effect (`result` is what the service gave back)."""
         if isinstance(effect, SavePlan):
             assert isinstance(result, Saved)
             nxt = self.when(result.next_due, ctx.zone) if result.next_due else "-"
