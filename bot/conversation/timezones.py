@@ -131,9 +131,9 @@ def _canonical() -> frozenset[str]:
     return frozenset(z for z in timezonenames() if is_zone(z))
 
 
-def zone_from_text(text: str, now: dt.datetime | None = None) -> str | None:
-    """The IANA zone a person means by `text`, or None if it is not clear."""
-    now = now or dt.datetime.now(dt.UTC)
+def zone_from_text(text: str, now: dt.datetime) -> str | None:
+    """The IANA zone a person means by `text` (an offset is read as it stands at `now`, the
+    injected clock's), or None if it is not clear."""
     folded = fold(text)
     if not folded or len(folded) > 80:
         return None
