@@ -35,14 +35,16 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert  # noqa: E402
 
 from bot.clock import FakeClock  # noqa: E402
-from bot.composer import Message  # noqa: E402
-from bot.content import load_content  # noqa: E402
-from bot.escalation import RULES, STANDARD  # noqa: E402
-from bot.plans import RefillPlan, refill_schedule  # noqa: E402
-from bot.reminder_content import load_reminder_words  # noqa: E402
-from bot.reminder_flows import ReminderFlows, Wording  # noqa: E402
-from bot.scheduler import Reminders, ReminderScheduler  # noqa: E402
-from bot.store import Occurrence, Person, Plan, open_store  # noqa: E402
+from bot.reminders.flows import ReminderFlows, Wording  # noqa: E402
+from bot.reminders.ladder import RULES, STANDARD  # noqa: E402
+from bot.reminders.plans import RefillPlan, refill_schedule  # noqa: E402
+from bot.reminders.scheduler import ReminderScheduler  # noqa: E402
+from bot.reminders.service import Reminders  # noqa: E402
+from bot.reminders.wording import load_reminder_words  # noqa: E402
+from bot.reply.content import load_content  # noqa: E402
+from bot.reply.messages import Message  # noqa: E402
+from bot.storage.models import Occurrence, Person, Plan  # noqa: E402
+from bot.storage.store import open_store  # noqa: E402
 
 UTC = dt.UTC
 ZONES = ("Europe/London", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "UTC")

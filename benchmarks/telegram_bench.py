@@ -21,6 +21,7 @@ import asyncio
 import logging
 import statistics
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +29,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.dialogue import Dialogue, Session  # noqa: E402
-from bot.runtime import build_dialogue  # noqa: E402
+from bot.app import build_dialogue  # noqa: E402
+from bot.conversation.dialogue import Dialogue  # noqa: E402
+from bot.conversation.sessions import Session  # noqa: E402
+from bot.doors.telegram import ALLOWED_UPDATES, TelegramApp, build_app  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
-from bot.telegram_app import ALLOWED_UPDATES, App, build_app  # noqa: E402
 from tests.e2e.fake_bot_api import TOKEN, FakeBotApi  # noqa: E402
 
 QUESTIONS = (
@@ -79,10 +81,14 @@ async def _run(
     fake = FakeBotApi()
     fake.latency = rtt
     base_url = await fake.start()
+    folder = tempfile.mkdtemp(prefix="telegram-bench-")
     settings = load_settings(
-        _env_file=None, telegram_bot_token=TOKEN, telegram_rate_limiter=limiter
+        _env_file=None,
+        telegram_bot_token=TOKEN,
+        telegram_rate_limiter=limiter,
+        database_url=f"sqlite:///{folder}/bench.sqlite3",  # sessions are kept, as in production
     )
-    app: App = build_app(settings, dialogue=dialogue, base_url=base_url)
+    app: TelegramApp = build_app(settings, dialogue=dialogue, base_url=base_url)
     await app.initialize()
     assert app.post_init is not None
     await app.post_init(app)
@@ -127,6 +133,8 @@ async def _run(
     await fake.release_polls()
     await stopping
     await app.stop()
+    assert app.post_stop is not None
+    await app.post_stop(app)
     await app.shutdown()
     await fake.stop()
     return Result(name, len(plan), expected_sends, seconds, latencies)

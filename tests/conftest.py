@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import build_dialogue
+from bot.conversation.dialogue import Dialogue
 from bot.core.engine import Engine
-from bot.dialogue import Dialogue
-from bot.runtime import build_dialogue
 from bot.settings import load_settings
 
 # Database fixtures (db_url on SQLite and PostgreSQL, store, clock, content) for every folder.

@@ -3,7 +3,8 @@
 `db_url` gives each test a fresh database: a SQLite file, and a schema of its own on the
 PostgreSQL server at 127.0.0.1:5432 (database `test`, user postgres), dropped afterwards. Where
 PostgreSQL is not reachable that variant skips and says why. `RecordingNotifier` is a door that
-keeps what each chat received, and when, on the injected clock.
+keeps what each chat received, and when, on the injected clock. `rows_about` counts what is left
+about a person in every table (the check of `/delete_my_data`).
 """
 
 from __future__ import annotations
@@ -13,13 +14,29 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 import pytest
+from sqlalchemy import func, or_, select
 
 from bot.clock import FakeClock
-from bot.composer import Message
-from bot.content import Content, load_content
-from bot.store import Store, open_store
+from bot.reply.content import Content, load_content
+from bot.reply.messages import Message
+from bot.storage.models import (
+    Acknowledgement,
+    AuditEvent,
+    CardField,
+    CareClaim,
+    CaregiverLink,
+    CareName,
+    ChecklistRecord,
+    Invite,
+    JoinAttempt,
+    Occurrence,
+    Person,
+    Plan,
+)
+from bot.storage.store import Store, open_store
 
 UTC = dt.UTC
 DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres password=root"
@@ -107,3 +124,71 @@ class RecordingNotifier:
 
     def to(self, chat: str) -> list[Received]:
         return [r for r in self.got if r.chat == chat]
+
+
+def rows_about(store: Store, key: str) -> dict[str, int]:
+    """How many rows in each table still mention `key` (written apart from `delete_person`, so
+    that it checks it)."""
+    counts: dict[str, int] = {}
+    with store.tx() as db:
+        person = db.scalar(select(Person).where(Person.key == key))
+        pid = person.id if person else -1
+        checks: Sequence[tuple[str, Any]] = (
+            ("people", select(func.count()).select_from(Person).where(Person.key == key)),
+            (
+                "caregiver_links",
+                select(func.count())
+                .select_from(CaregiverLink)
+                .where(or_(CaregiverLink.person_id == pid, CaregiverLink.caregiver_key == key)),
+            ),
+            (
+                "care_invites",
+                select(func.count())
+                .select_from(Invite)
+                .where(or_(Invite.person_id == pid, Invite.claimed_by == key)),
+            ),
+            (
+                "care_join_attempts",
+                select(func.count()).select_from(JoinAttempt).where(JoinAttempt.key == key),
+            ),
+            (
+                "care_names",
+                select(func.count()).select_from(CareName).where(CareName.person_id == pid),
+            ),
+            (
+                "care_claims",
+                select(func.count())
+                .select_from(CareClaim)
+                .where(or_(CareClaim.person_id == pid, CareClaim.by == key)),
+            ),
+            (
+                "checklist_results",
+                select(func.count())
+                .select_from(ChecklistRecord)
+                .where(or_(ChecklistRecord.person_id == pid, ChecklistRecord.by == key)),
+            ),
+            (
+                "card_fields",
+                select(func.count()).select_from(CardField).where(CardField.person_id == pid),
+            ),
+            (
+                "acknowledgements",
+                select(func.count())
+                .select_from(Acknowledgement)
+                .where(or_(Acknowledgement.person_id == pid, Acknowledgement.by == key)),
+            ),
+            (
+                "audit_events",
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(or_(AuditEvent.person_id == pid, AuditEvent.actor == key)),
+            ),
+            ("plans", select(func.count()).select_from(Plan).where(Plan.person_id == pid)),
+            (
+                "occurrences",
+                select(func.count()).select_from(Occurrence).where(Occurrence.person_id == pid),
+            ),
+        )
+        for name, query in checks:
+            counts[name] = int(db.scalar(query) or 0)
+    return counts

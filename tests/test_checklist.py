@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import textstat
 
-from bot.checklist import (
+from bot.care.checklist import (
     CAUSES,
     ROUTES,
     Checklist,
@@ -18,9 +18,9 @@ from bot.checklist import (
     decide,
     load_checklist,
 )
-from bot.content import Content, load_content
 from bot.loading import DataError
 from bot.paths import data_dir
+from bot.reply.content import Content, load_content
 
 
 @pytest.fixture(scope="module")

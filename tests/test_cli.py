@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from bot.console import Console
-from bot.dialogue import Dialogue
+from bot.doors.console import run_chat
+from bot.settings import load_settings
 
 from .conftest import ROOT
 
@@ -73,9 +74,11 @@ def test_classify_rejects_unreadable_input_with_a_clear_message() -> None:
     assert missing.returncode != 0 and '"text"' in missing.stderr
 
 
-def test_local_chat_runs_a_whole_conversation(dialogue: Dialogue, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_local_chat_runs_a_whole_conversation(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}")
     script = iter(["1", "2", "1", "1", "London", "what if she misses a dose", "/help", "/quit"])
-    Console(dialogue).run(read=lambda prompt: next(script))
+    asyncio.run(run_chat(settings, read=lambda prompt: next(script)))
     out = capsys.readouterr().out
     assert "1) I agree" in out
     assert "Reviewed by: pending clinical review" in out
@@ -95,11 +98,6 @@ def test_bad_data_stops_start_up_with_a_message(tmp_path: Path) -> None:
 
 
 def test_local_chat_runs_the_withdrawal_checklist(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import asyncio
-
-    from bot.console import run_chat
-    from bot.settings import load_settings
-
     monkeypatch.chdir(tmp_path)  # the chat saves files it shows (card, calendar) here
     settings = load_settings(_env_file=None, database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}")
     # agree, caregiver, tablets, USA, a time zone, then the checklist: the context questions are

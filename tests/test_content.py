@@ -7,11 +7,16 @@ import statistics
 
 import pytest
 
-from bot.content import VOICES, Content, load_content
-from bot.content_check import build_rows, summary_problems, unsupported_numbers
+from bot.conversation.dialogue import Dialogue
 from bot.core.intents import KNOWLEDGE_IDS
-from bot.dialogue import Dialogue
-from bot.runtime import REQUIRED_ANSWERS
+from bot.reply.content import (
+    REQUIRED_ANSWERS,
+    VOICES,
+    Content,
+    load_content,
+    unsupported_numbers,
+)
+from bot.tools.content_check import build_rows, summary_problems
 
 DOSE_INSTRUCTION = re.compile(
     r"\b(take|give|use|try|increase|decrease|raise|lower|double|halve)\b[^.\n]{0,30}"
@@ -86,8 +91,8 @@ def test_required_answers_load(content: Content) -> None:
 def test_approved_only_shows_an_honest_fallback_and_still_leads_with_safety(
     dialogue: Dialogue,
 ) -> None:
-    from bot.dialogue import Dialogue as DialogueClass
-    from bot.dialogue import Session
+    from bot.conversation.dialogue import Dialogue as DialogueClass
+    from bot.conversation.sessions import Session
 
     strict = DialogueClass(dialogue.engine, dialogue.content, approved_only=True)
     answer = strict.text(Session(), "what if I miss a dose")

@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.content import load_content
 from bot.core.engine import Engine
 from bot.loading import DataError
-from bot.runtime import REQUIRED_ANSWERS
+from bot.reply.content import REQUIRED_ANSWERS, load_content
 
 from .conftest import ROOT
 

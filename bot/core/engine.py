@@ -296,14 +296,3 @@ class Engine:
             options = tuple(i for i in close if i in plausible) if short else plausible
             return decision(Action.CLARIFY, None, options if len(options) >= 2 else plausible)
         return decision(Action.FALLBACK, None)
-        if confident and ranked.margin() >= t.clarify_margin:
-            return decision(Action.ANSWER, top_id)
-        if top_id is not None and top_score >= t.clarify_floor:
-            options = tuple(
-                i for i, s in ranked.scores[:3] if top_score - s < max(t.clarify_margin, 8)
-            )
-            if len(options) >= 2:
-                return decision(Action.CLARIFY, None, options)
-            if confident:
-                return decision(Action.ANSWER, top_id)
-        return decision(Action.FALLBACK, None)

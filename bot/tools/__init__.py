@@ -1,4 +1,5 @@
-"""Tools for the engineers who run the bot: evaluation, calibration and the benchmark.
+"""Tools for the engineers who run the bot: evaluation, calibration, the benchmark, and the
+content check.
 
-They measure the core; nothing a person talks to imports them.
+They measure the core and the content; nothing a person talks to imports them.
 """

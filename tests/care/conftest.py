@@ -7,11 +7,12 @@ import datetime as dt
 
 import pytest
 
-from bot.care import CareWords, load_care_words
-from bot.care_store import CareService
+from bot.care.rules import CareWords, load_care_words
+from bot.care.service import CareService
 from bot.clock import FakeClock
-from bot.content import Content
-from bot.store import Occurrence, Plan, Store
+from bot.reply.content import Content
+from bot.storage.models import Occurrence, Plan
+from bot.storage.store import Store
 
 UTC = dt.UTC
 

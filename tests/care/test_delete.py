@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, text
 
-from bot.care_store import CareService, rows_about
-from bot.store import Store
+from bot.care.service import CareService
+from bot.reply.messages import Notice
+from bot.storage.store import Store
+from tests.databases import rows_about
 
 from .conftest import escalation, texts
 from .test_linking import ANN, BOB, PAT, link
+
+
+def forget(care: CareService, store: Store, key: str) -> list[Notice]:
+    """What the companion does on /delete_my_data: who to tell, then the one deletion."""
+    notices = care.farewells(key)
+    store.delete_person(key)
+    return notices
 
 
 def everything(store: Store, key: str) -> dict[str, int]:
@@ -46,7 +55,7 @@ def test_a_patient_deleting_leaves_no_row_and_caregivers_are_told(
 ) -> None:
     fill(care, store)
     assert everything(store, PAT)  # there was something to delete
-    notices = care.delete_everything(PAT)
+    notices = forget(care, store, PAT)
     assert sorted(n.to for n in notices) == [ANN, BOB]
     assert texts(notices, ANN) == ["Pat deleted their data, so your link with them has ended."]
     assert everything(store, PAT) == {}
@@ -62,7 +71,7 @@ def test_a_caregiver_deleting_ends_their_links_and_leaves_no_row(
     care: CareService, store: Store
 ) -> None:
     fill(care, store)
-    notices = care.delete_everything(ANN)
+    notices = forget(care, store, ANN)
     assert texts(notices, PAT) == ["Ann deleted their data, so your link with them has ended."]
     assert everything(store, ANN) == {}
     assert [p.name for p in care.links(PAT)] == ["Bob"]
@@ -73,14 +82,14 @@ def test_a_caregiver_deleting_ends_their_links_and_leaves_no_row(
 
 
 def test_deleting_someone_unknown_is_harmless(care: CareService, store: Store) -> None:
-    assert care.delete_everything("tg:404") == []
+    assert forget(care, store, "tg:404") == []
 
 
 def test_migrations_match_the_models(store: Store) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from bot.store import Base
+    from bot.storage.models import Base
 
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)

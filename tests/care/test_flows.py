@@ -10,12 +10,13 @@ from dataclasses import replace
 import pytest
 from PIL import Image
 
-from bot.care_flows import CareFlows, CaregiverButtons, CareState, CareTurn, Who
-from bot.care_store import CareService
-from bot.checklist import Checklist, load_checklist
-from bot.composer import Message
-from bot.content import Content
-from bot.store import Store
+from bot.care.checklist import Checklist, load_checklist
+from bot.care.flows import CareFlows, CaregiverButtons, CareState, CareTurn, Who
+from bot.care.service import CareService
+from bot.core.engine import Engine
+from bot.reply.content import Content
+from bot.reply.messages import Message
+from bot.storage.store import Store
 
 from .conftest import escalation
 from .test_linking import ANN, BOB, PAT, link
@@ -26,16 +27,27 @@ def flows(care: CareService, content: Content) -> CareFlows:
     return CareFlows(care, Checklist(load_checklist(content.facts)), care.words)
 
 
+def command(flows: CareFlows, person: Who, state: CareState, name: str) -> CareTurn:
+    """A command of this part, to the step it is routed to."""
+    return flows.commands()[name](person, state, "")
+
+
+def press(flows: CareFlows, person: Who, state: CareState, data: str) -> CareTurn:
+    """A button of this part, to the step its prefix is routed to."""
+    prefix, _, value = data.partition(":")
+    return flows.buttons()[prefix](person, state, value)
+
+
 def who(key: str, name: str, voice: str = "patient", route: str | None = "pump") -> Who:
     return Who(key, name, voice, "911", True, route, "Europe/London")
 
 
 def press_all(flows: CareFlows, person: Who, data: list[str]) -> tuple[CareTurn, CareState]:
     state = CareState()
-    turn = flows.command(person, state, "checklist")
+    turn = command(flows, person, state, "checklist")
     state = turn.state
     for d in data:
-        turn = flows.press(person, state, d)  # type: ignore[assignment]
+        turn = press(flows, person, state, d)  # type: ignore[assignment]
         assert turn is not None
         state = turn.state
     return turn, state
@@ -58,7 +70,7 @@ def test_a_caregiver_runs_the_checklist_and_shares_it(flows: CareFlows) -> None:
     assert state.checklist is None
     share = buttons(turn.messages)
     assert "Send to Pat" in share and "No" in share
-    shared = flows.press(ann, state, share["Send to Pat"])
+    shared = press(flows, ann, state, share["Send to Pat"])
     assert shared is not None
     assert shared.messages[0].text == "Sent. I told Pat, Bob."
     to = {n.to: n.messages[0].text for n in shared.notices}
@@ -112,7 +124,7 @@ def test_the_recheck_uses_a_scheduler_when_there_is_one(
 
 
 def test_an_old_checklist_button_does_nothing_harmful(flows: CareFlows) -> None:
-    turn = flows.press(who(PAT, "Pat"), CareState(), "cl:t:itching")
+    turn = press(flows, who(PAT, "Pat"), CareState(), "cl:t:itching")
     assert turn is not None and turn.messages[0].text == "That alert is no longer open."
 
 
@@ -121,12 +133,12 @@ def test_the_emergency_card_text_and_picture(flows: CareFlows) -> None:
     link(care, ANN, "Ann")
     pat = who(PAT, "Pat")
     state = CareState()
-    turn = flows.press(pat, state, "cd:f:dose")
+    turn = press(flows, pat, state, "cd:f:dose")
     assert turn is not None and turn.state.step == "card:dose"
     turn = flows.text(pat, turn.state, "  400 mcg a day   (pump) ")
     assert turn is not None and turn.messages[0].text == "Saved on your card."
     flows.text(pat, replace(turn.state, step="card:clinic"), "020 7946 0000")
-    card = flows.command(pat, CareState(), "card")
+    card = command(flows, pat, CareState(), "card")
     text = card.messages[0].text
     assert text.startswith("EMERGENCY CARD - BACLOFEN")
     assert "Takes baclofen: pump (into the spine)" in text
@@ -138,18 +150,20 @@ def test_the_emergency_card_text_and_picture(flows: CareFlows) -> None:
     assert picture is not None and picture.mime == "image/png"
     assert Image.open(io.BytesIO(picture.data)).size[0] == 900
     # the caregiver sees Pat's card too, and only cards of people they care for
-    seen = flows.command(who(ANN, "Ann", "caregiver", route=None), CareState(), "card")
+    seen = command(flows, who(ANN, "Ann", "caregiver", route=None), CareState(), "card")
     assert any(m.text.startswith("Emergency card for Pat:") for m in seen.messages)
-    bob = flows.command(who(BOB, "Bob", "caregiver", route=None), CareState(), "card")
+    bob = command(flows, who(BOB, "Bob", "caregiver", route=None), CareState(), "card")
     assert not any("Pat" in m.text for m in bob.messages)
 
 
-def test_urgent_words_in_a_card_field_go_to_the_triage(care: CareService, content: Content) -> None:
+def test_urgent_words_in_a_card_field_go_to_the_triage(
+    care: CareService, content: Content, engine: Engine
+) -> None:
     flows = CareFlows(
         care,
         Checklist(load_checklist(content.facts)),
         care.words,
-        is_urgent=lambda text: "seizure" in text,
+        triage=engine.classify,
     )
     state = CareState(step="card:name")
     assert flows.text(who(PAT, "Pat"), state, "he is having a seizure") is None
@@ -165,19 +179,19 @@ def test_history_lists_alerts_acks_and_checklists_with_files(
     first, *_ = escalation(store, PAT, care.clock.now())
     care.acknowledge(ANN, first, "on_it")
     press_all(flows, who(PAT, "Pat"), ["cl:route:pump", "cl:cause:no", "cl:t:seizure", "cl:done"])
-    turn = flows.command(who(PAT, "Pat"), CareState(), "history")
+    turn = command(flows, who(PAT, "Pat"), CareState(), "history")
     text = turn.messages[0].text
     assert text.startswith("History for Pat (newest first):")
     assert "Checklist: call the emergency number now (A fit or seizure)" in text
     assert "Alert taken: I'm on it (Ann)" in text
     assert "Caregiver linked" in text
     files = buttons(turn.messages)
-    csv_turn = flows.press(who(PAT, "Pat"), CareState(), files["CSV file"])
+    csv_turn = press(flows, who(PAT, "Pat"), CareState(), files["CSV file"])
     assert csv_turn is not None and csv_turn.messages[0].file is not None
     rows = list(csv.reader(io.StringIO(csv_turn.messages[0].file.data.decode("utf-8-sig"))))
     assert rows[0] == ["Time", "What happened", "By"]
     assert ["Alert taken: I'm on it", "Ann"] in [r[1:] for r in rows]
-    pdf_turn = flows.press(who(PAT, "Pat"), CareState(), files["PDF file"])
+    pdf_turn = press(flows, who(PAT, "Pat"), CareState(), files["PDF file"])
     assert pdf_turn is not None and pdf_turn.messages[0].file is not None
     pdf = pdf_turn.messages[0].file.data
     assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") <= 1
@@ -187,10 +201,10 @@ def test_history_a_caregiver_sees_only_the_people_they_care_for(flows: CareFlows
     care = flows.service
     link(care, ANN, "Ann")
     ann = who(ANN, "Ann", "caregiver")
-    menu = flows.command(ann, CareState(), "history")
+    menu = command(flows, ann, CareState(), "history")
     assert sorted(buttons(menu.messages)) == ["Ann", "Pat"]
     # Bob is not linked: a forged button for Pat's link shows nothing
-    forged = flows.press(who(BOB, "Bob"), CareState(), buttons(menu.messages)["Pat"])
+    forged = press(flows, who(BOB, "Bob"), CareState(), buttons(menu.messages)["Pat"])
     assert forged is not None and forged.messages[0].text == "That alert is no longer open."
     assert care.history(BOB, PAT) is None
 
@@ -223,8 +237,8 @@ def test_care_words_are_plain(care: CareService) -> None:
 def test_a_caregiver_sees_the_refill_dates_the_patient_set(flows: CareFlows, store: Store) -> None:
     import datetime as dt
 
-    from bot.plans import RefillPlan
-    from bot.store import Plan
+    from bot.reminders.plans import RefillPlan
+    from bot.storage.models import Plan
 
     care = flows.service
     link(care, ANN, "Ann")
@@ -244,12 +258,12 @@ def test_a_caregiver_sees_the_refill_dates_the_patient_set(flows: CareFlows, sto
             )
         )
     ann = who(ANN, "Ann", "caregiver")
-    menu = flows.command(ann, CareState(), "history")
-    shown = flows.press(ann, CareState(), buttons(menu.messages)["Pat"])
+    menu = command(flows, ann, CareState(), "history")
+    shown = press(flows, ann, CareState(), buttons(menu.messages)["Pat"])
     assert shown is not None
     assert shown.messages[0].text.startswith(
         "Pat: next pump refill 2026-03-10. Pump alarm date 2026-03-14."
     )
-    own = flows.command(who(PAT, "Pat"), CareState(), "history")
+    own = command(flows, who(PAT, "Pat"), CareState(), "history")
     assert "next pump refill" not in own.messages[0].text  # the patient has /reminders for that
     assert care.plans(BOB, PAT) is None

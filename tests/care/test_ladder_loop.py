@@ -8,15 +8,16 @@ import datetime as dt
 
 from sqlalchemy import func, select
 
-from bot.care_flows import CaregiverButtons
-from bot.care_store import CareService
+from bot.care.flows import CaregiverButtons
+from bot.care.service import CareService
 from bot.clock import FakeClock
-from bot.content import Content
-from bot.plans import RefillPlan
-from bot.reminder_content import load_reminder_words
-from bot.reminder_flows import ReminderFlows, Wording
-from bot.scheduler import Reminders
-from bot.store import Occurrence, Store
+from bot.reminders.flows import ReminderFlows, Wording
+from bot.reminders.plans import RefillPlan
+from bot.reminders.service import Reminders
+from bot.reminders.wording import load_reminder_words
+from bot.reply.content import Content
+from bot.storage.models import Occurrence
+from bot.storage.store import Store
 from tests.databases import RecordingNotifier
 
 from .conftest import texts

@@ -7,10 +7,11 @@ import re
 
 from sqlalchemy import select
 
-from bot import care as rules
-from bot.care_store import AuditEvent, CareService, Invite
+from bot.care import rules
+from bot.care.service import CareService
 from bot.clock import FakeClock
-from bot.store import Store
+from bot.storage.models import AuditEvent, Invite
+from bot.storage.store import Store
 
 from .conftest import texts
 

@@ -3,12 +3,21 @@ everyone is told who took it. Two caregivers racing: exactly one wins, on the da
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
+import pytest
 from sqlalchemy import select
 
-from bot.care_store import AuditEvent, CareClaim, CareService
-from bot.store import Acknowledgement, Occurrence, Store
+from bot.care.rules import ACK_ACTIONS
+from bot.care.service import CareService
+from bot.clock import FakeClock
+from bot.reminders.ladder import CLOSING_ANSWERS
+from bot.reminders.service import Reminders
+from bot.reply.messages import Message
+from bot.storage.models import Acknowledgement, AuditEvent, CareClaim, Occurrence, Plan
+from bot.storage.store import Store
+from tests.databases import RecordingNotifier
 
 from .conftest import escalation, texts
 from .test_linking import ANN, BOB, EVE, PAT, link
@@ -72,19 +81,7 @@ def test_only_a_linked_caregiver_can_take_an_alert(care: CareService, store: Sto
 def test_an_alert_the_patient_already_closed(care: CareService, store: Store) -> None:
     link(care, ANN, "Ann")
     first, *_ = escalation(store, PAT, care.clock.now())
-    with store.tx() as db:
-        occ = db.get(Occurrence, first)
-        assert occ is not None
-        db.add(
-            Acknowledgement(
-                person_id=occ.person_id,
-                plan_id=occ.plan_id,
-                group_key="refill",
-                action="done",
-                by=PAT,
-                at=care.clock.now(),
-            )
-        )
+    _answer(store, first, "done", PAT)
     outcome = care.acknowledge(ANN, first, "on_it")
     assert outcome.result == "closed"
     assert texts(outcome.notices, ANN) == ["This is already sorted. Thank you."]
@@ -123,3 +120,49 @@ def test_two_caregivers_racing_exactly_one_wins(care: CareService, store: Store)
         claims = db.scalars(select(CareClaim)).all()
         acks = db.scalars(select(Acknowledgement)).all()
     assert len(claims) == 5 and len(acks) == 5
+
+
+class _Unworded:
+    """A renderer for reminders that are never sent in these tests."""
+
+    def render(self, item: object) -> list[Message]:
+        return []
+
+
+def _reminders(store: Store, clock: FakeClock) -> Reminders:
+    return Reminders(store, clock, RecordingNotifier(clock), _Unworded())
+
+
+def _answer(store: Store, occurrence: int, action: str, by: str) -> None:
+    """`by` answers an occurrence (as the reminder service records it)."""
+    with store.tx() as db:
+        occ = db.get(Occurrence, occurrence)
+        plan = db.get(Plan, occ.plan_id) if occ else None
+        assert occ is not None and plan is not None
+        at = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+        store.acknowledged(db, at, by, occ, plan, action, f"ack_{action}")
+
+
+@pytest.mark.parametrize("answer", CLOSING_ANSWERS)
+def test_each_closing_answer_closes_the_event_for_the_person_and_the_caregivers(
+    care: CareService, store: Store, clock: FakeClock, answer: str
+) -> None:
+    """One definition (bot.reminders.ladder.CLOSING_ANSWERS) for both sides: the person's later
+    answer is 'already answered', and a caregiver's older alert button finds it sorted."""
+    link(care, ANN, "Ann")
+    first, *_ = escalation(store, PAT, care.clock.now())
+    _answer(store, first, answer, PAT)
+    reminders = _reminders(store, clock)
+    assert reminders.acknowledge(PAT, first, "taken").outcome == "already"
+    assert care.acknowledge(ANN, first, "on_it").result == "closed"
+
+
+def test_a_caregiver_taking_an_alert_does_not_close_it_for_the_person(
+    care: CareService, store: Store, clock: FakeClock
+) -> None:
+    link(care, ANN, "Ann")
+    first, *_ = escalation(store, PAT, care.clock.now())
+    assert care.acknowledge(ANN, first, "on_it").result == "won"
+    reminders = _reminders(store, clock)
+    assert reminders.acknowledge(PAT, first, "done").outcome == "refill_done"
+    assert not set(ACK_ACTIONS) & set(CLOSING_ANSWERS)

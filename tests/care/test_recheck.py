@@ -5,21 +5,22 @@ today" and "call the emergency number" set nothing."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 
-from bot.care_door import CareDoor, build_care
+from bot.app import build
 from bot.clock import FakeClock
-from bot.composer import Message
-from bot.content import Content
-from bot.dialogue import Dialogue, Session
-from bot.escalation import HIGH_RISK, RULES, Level
-from bot.plans import RecheckPlan, schedule
-from bot.reminder_content import load_reminder_words
-from bot.reminder_flows import Ctx, ReminderFlows, ReminderState, Wording
-from bot.scheduler import Reminders
-from bot.store import Store
+from bot.companion import Commanded, Companion, Person, Pressed
+from bot.conversation.dialogue import Dialogue
+from bot.conversation.sessions import Session
+from bot.reminders.flows import Ctx, ReminderFlows, ReminderState
+from bot.reminders.ladder import HIGH_RISK, RULES, Level
+from bot.reminders.plans import RecheckPlan, schedule
+from bot.reminders.service import Reminders
+from bot.reply.messages import Message
+from bot.settings import load_settings
 from tests.databases import RecordingNotifier
 
 from .test_linking import PAT
@@ -27,32 +28,32 @@ from .test_linking import PAT
 WATCH = ["cl:route:tablets", "cl:cause:no", "cl:done"]
 CLINIC = ["cl:route:tablets", "cl:cause:yes", "cl:done"]
 EMERGENCY = ["cl:route:tablets", "cl:cause:no", "cl:t:confusion", "cl:done"]
+PAT_IN_CHAT = Person(PAT, "Pat")
 
 
 @dataclass
 class Setup:
-    door: CareDoor
+    companion: Companion
     reminders: Reminders
     chats: RecordingNotifier
     flows: ReminderFlows
 
 
 @pytest.fixture
-def setup(store: Store, clock: FakeClock, content: Content, dialogue: Dialogue) -> Setup:
+def setup(db_url: str, clock: FakeClock, dialogue: Dialogue) -> Iterator[Setup]:
     chats = RecordingNotifier(clock)
-    flows = ReminderFlows(load_reminder_words(content))
-    reminders = Reminders(store, clock, chats, Wording(flows, content.emergency_number))
-    return Setup(build_care(store, clock, dialogue, reminders), reminders, chats, flows)
+    app = build(load_settings(_env_file=None, database_url=db_url), chats, clock=clock,
+                dialogue=dialogue)  # fmt: skip
+    app.companion.sessions.save(PAT, Session(consent=True))
+    yield Setup(app.companion, app.reminders, chats, app.dialogue.reminder_flows)
+    app.store.close()
 
 
-def run(door: CareDoor, session: Session, data: list[str]) -> tuple[list[Message], Session]:
-    turn = door.command(PAT, "Pat", session, "checklist")
-    assert turn is not None
+def run(companion: Companion, data: list[str]) -> list[Message]:
+    messages = companion.handle(PAT_IN_CHAT, Commanded("checklist")).messages
     for d in data:
-        pressed = door.press(PAT, "Pat", turn.session, d)
-        assert pressed is not None
-        turn = pressed
-    return turn.messages, turn.session
+        messages = companion.handle(PAT_IN_CHAT, Pressed(d)).messages
+    return messages
 
 
 def test_the_rule_is_routine_and_for_the_person_only() -> None:
@@ -73,7 +74,7 @@ def test_the_rule_is_routine_and_for_the_person_only() -> None:
 async def test_keep_watching_reminds_after_recheck_hours_and_the_button_starts_it(
     setup: Setup, clock: FakeClock
 ) -> None:
-    messages, session = run(setup.door, Session(consent=True), WATCH)
+    messages = run(setup.companion, WATCH)
     assert messages[0].text.startswith("Keep watching for now.")
     assert messages[1].text == "I will remind you to check again in 4 hours."
 
@@ -97,15 +98,14 @@ async def test_keep_watching_reminds_after_recheck_hours_and_the_button_starts_i
     assert setup.reminders.plans(PAT) == []  # a one-off: done once sent
     assert await setup.reminders.deliver_due() == 0
 
-    opened = setup.door.press(PAT, "Pat", session, due.buttons[0].data)
-    assert opened is not None
+    opened = setup.companion.handle(PAT_IN_CHAT, Pressed(due.buttons[0].data))
     assert [b.data for b in opened.messages[0].buttons][:3] == [
         "cl:route:pump",
         "cl:route:tablets",
         "cl:route:both",
     ]
-    cause = setup.door.press(PAT, "Pat", opened.session, "cl:route:tablets")
-    assert cause is not None  # the checklist is open and goes on as usual
+    cause = setup.companion.handle(PAT_IN_CHAT, Pressed("cl:route:tablets"))
+    # the checklist is open and goes on as usual
     assert [b.data for b in cause.messages[0].buttons][:2] == ["cl:cause:yes", "cl:cause:no"]
 
 
@@ -113,7 +113,7 @@ async def test_keep_watching_reminds_after_recheck_hours_and_the_button_starts_i
 async def test_clinic_today_and_emergency_schedule_nothing(
     setup: Setup, clock: FakeClock, answers: list[str]
 ) -> None:
-    messages, _ = run(setup.door, Session(consent=True), answers)
+    messages = run(setup.companion, answers)
     assert not any("remind you to check again" in m.text for m in messages)
     assert setup.reminders.plans(PAT) == []
     clock.advance(dt.timedelta(hours=24))

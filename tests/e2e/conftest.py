@@ -1,8 +1,8 @@
 """Fixtures for the Telegram end-to-end tests: the loopback Bot API and the bot running on it.
 
-The bot is built by the production factory (`build_app`) and driven by hand in the order
-`run_polling` uses (initialize, post_init, updater, start; then the reverse), because
-`run_polling` would close the test's event loop.
+The bot is built by the production factory (`build_app`, on a SQLite file of the test's own) and
+driven by hand in the order `run_polling` uses (initialize, post_init, updater, start; then the
+reverse), because `run_polling` would close the test's event loop.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from bot.dialogue import Dialogue
-from bot.sessions import MemorySessions
+from bot.conversation.dialogue import Dialogue
+from bot.conversation.sessions import Session
+from bot.doors.telegram import ALLOWED_UPDATES, TelegramApp, TelegramDoor, build_app
 from bot.settings import Settings, load_settings
-from bot.telegram_app import ALLOWED_UPDATES, App, build_app
 from tests.e2e.fake_bot_api import TOKEN, FakeBotApi
 
 
@@ -37,8 +37,8 @@ def free_port() -> int:
 
 @contextlib.asynccontextmanager
 async def running(
-    app: App, fake: FakeBotApi | None = None, webhook: dict[str, Any] | None = None
-) -> AsyncIterator[App]:
+    app: TelegramApp, fake: FakeBotApi | None = None, webhook: dict[str, Any] | None = None
+) -> AsyncIterator[TelegramApp]:
     """Run `app` as run_polling/run_webhook would, without closing the event loop."""
     await app.initialize()
     try:
@@ -74,17 +74,33 @@ async def fake() -> AsyncIterator[FakeBotApi]:
     await server.stop()
 
 
-@pytest.fixture
-def sessions() -> MemorySessions:
-    return MemorySessions()
+class Sessions:
+    """What the bot keeps about each Telegram user, read from its store."""
+
+    def __init__(self, app: TelegramApp) -> None:
+        self.door: TelegramDoor = app.bot_data["door"]
+
+    def get(self, user_id: str) -> Session | None:
+        return self.door.companion.sessions.get(f"tg:{user_id}")
 
 
 @pytest.fixture
-async def bot(
-    fake: FakeBotApi, dialogue: Dialogue, sessions: MemorySessions
-) -> AsyncIterator[FakeBotApi]:
-    """The bot, long polling the fake with the rate limiter on; the test talks to the fake."""
-    settings = bot_settings(telegram_base_url=f"http://127.0.0.1:{fake.port}/bot")
-    app = build_app(settings, dialogue=dialogue, sessions=sessions)
-    async with running(app, fake):
+def telegram(fake: FakeBotApi, dialogue: Dialogue, tmp_path: Any) -> TelegramApp:
+    """The bot as `build_app` makes it, on the fake (rate limiter on) and a SQLite file."""
+    settings = bot_settings(
+        telegram_base_url=f"http://127.0.0.1:{fake.port}/bot",
+        database_url=f"sqlite:///{tmp_path}/bot.sqlite3",
+    )
+    return build_app(settings, dialogue=dialogue)
+
+
+@pytest.fixture
+def sessions(telegram: TelegramApp) -> Sessions:
+    return Sessions(telegram)
+
+
+@pytest.fixture
+async def bot(fake: FakeBotApi, telegram: TelegramApp) -> AsyncIterator[FakeBotApi]:
+    """The bot, long polling the fake; the test talks to the fake."""
+    async with running(telegram, fake):
         yield fake

@@ -19,10 +19,11 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.clock import FakeClock
-from bot.dialogue import Dialogue, Session
-from bot.plans import RefillPlan
-from bot.store import Occurrence
-from bot.telegram_app import build_app
+from bot.conversation.dialogue import Dialogue
+from bot.conversation.sessions import Session
+from bot.doors.telegram import build_app
+from bot.reminders.plans import RefillPlan
+from bot.storage.models import Occurrence
 from tests.e2e.conftest import bot_settings, running
 from tests.e2e.fake_bot_api import FakeBotApi, buttons, message_id_of
 
@@ -57,12 +58,12 @@ async def world(
         telegram_base_url=f"http://127.0.0.1:{fake.port}/bot",
         database_url=f"sqlite:///{tmp_path}/care.sqlite3",
     )
-    app = build_app(settings, dialogue=dialogue, clock=clock, reminders=True)
+    app = build_app(settings, dialogue=dialogue, clock=clock)
     door = app.bot_data["door"]
     async with running(app, fake):
         for user, role in ((PAT, "patient"), (ANN, "caregiver"), (BOB, "caregiver")):
-            door.sessions.save(
-                str(user),
+            door.companion.sessions.save(
+                f"tg:{user}",
                 Session(consent=True, role=role, route="pump", region="US", timezone="UTC"),
             )
         yield fake, door, clock
@@ -89,7 +90,7 @@ async def test_a_missed_refill_reaches_both_caregivers_and_one_closes_the_loop(
     fake, door, clock = world
     await link(fake, ANN)
     await link(fake, BOB)
-    reminders = door.desk.reminders
+    reminders = door.app.reminders
     today = clock.now().date()
     plan = RefillPlan(today + dt.timedelta(days=1), today + dt.timedelta(days=4))
     reminders.create_plan(f"tg:{PAT}", "refill", plan.to_data())
@@ -181,7 +182,7 @@ async def test_deleting_my_data_tells_the_caregivers(
     await press(fake, "Yes, delete it all", PAT)
     told = await fake.replies(ANN, after=before)
     assert texts(told) == ["Person 101 deleted their data, so your link with them has ended."]
-    assert door.care.service.links(f"tg:{ANN}") == []
+    assert door.app.care.service.links(f"tg:{ANN}") == []
 
 
 async def test_an_emergency_message_alerts_the_linked_caregivers_but_not_its_words(

@@ -9,7 +9,7 @@ import datetime as dt
 from pathlib import Path
 
 from bot.clock import ScaledClock
-from bot.telegram_app import build_app
+from bot.doors.telegram import build_app
 from tests.e2e.conftest import bot_settings, running
 from tests.e2e.fake_bot_api import FakeBotApi, buttons, message_id_of
 
@@ -44,7 +44,7 @@ async def test_a_refill_set_on_telegram_climbs_the_ladder_in_order_on_the_demo_c
                             bot_clock_speed=SPEED)  # fmt: skip
     clock = ScaledClock(SPEED, start=START)
     base_url = f"http://127.0.0.1:{fake.port}/bot"
-    app = build_app(settings, base_url=base_url, clock=clock, reminders=True)
+    app = build_app(settings, base_url=base_url, clock=clock)
     async with running(app, fake):
         for step in ("/start", "I agree", "I take baclofen", "A pump", "UK (999)",
                      "Skip, use UTC for now"):  # fmt: skip
@@ -85,7 +85,7 @@ async def test_a_taper_is_shown_back_with_its_chart_and_exported_as_a_calendar(
 ) -> None:
     settings = bot_settings(database_url=f"sqlite:///{tmp_path}/bot.sqlite3")
     base_url = f"http://127.0.0.1:{fake.port}/bot"
-    app = build_app(settings, base_url=base_url, reminders=True)
+    app = build_app(settings, base_url=base_url)
     async with running(app, fake):
         for step in ("/start", "I agree", "I take baclofen", "Tablets or liquid", "UK (999)",
                      "Skip, use UTC for now"):  # fmt: skip

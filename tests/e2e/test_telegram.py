@@ -19,12 +19,14 @@ from typing import Any
 
 import pytest
 
-from bot.composer import Message
+from bot.companion import MENU
+from bot.conversation.dialogue import Dialogue
+from bot.conversation.routes import Routes, Turn, Visit
+from bot.conversation.sessions import Session
 from bot.core.engine import Action, Engine, Profile
-from bot.dialogue import Dialogue, Session, Turn
-from bot.sessions import MemorySessions
-from bot.telegram_app import COMMANDS, build_app, webhook_options
-from tests.e2e.conftest import bot_settings, free_port, running
+from bot.doors.telegram import build_app, webhook_options
+from bot.reply.messages import Message
+from tests.e2e.conftest import Sessions, bot_settings, free_port, running
 from tests.e2e.fake_bot_api import BOT_ID, BOT_USERNAME, TOKEN, FakeBotApi, buttons, message_id_of
 
 Json = dict[str, Any]
@@ -53,13 +55,22 @@ def expected(turn: Turn) -> list[str]:
     return [m.text for m in turn.messages]
 
 
+def pressed(dialogue: Dialogue, data: str) -> Turn:
+    """What the dialogue answers to a button for someone new, found in its routing table."""
+    routes = Routes()
+    dialogue.register(routes)
+    found = routes.for_button(data)
+    assert found is not None, data
+    return found[0].handler(Visit("tg:42", None, Session(), "911"), found[1])
+
+
 # -- onboarding and settings ----------------------------------------------------------------
 
 
 async def test_onboarding_sets_every_choice_and_the_time_zone(
-    bot: FakeBotApi, sessions: MemorySessions
+    bot: FakeBotApi, sessions: Sessions
 ) -> None:
-    assert [c["command"] for c in bot.commands] == list(COMMANDS)
+    assert [c["command"] for c in bot.commands] == list(MENU)
     assert all(c["description"] for c in bot.commands)
 
     first = await say(bot, "/start")
@@ -115,7 +126,7 @@ async def test_onboarding_sets_every_choice_and_the_time_zone(
     assert "Etc/GMT-2" in plus_two[0]["text"]
 
 
-async def test_delete_my_data_asks_then_forgets(bot: FakeBotApi, sessions: MemorySessions) -> None:
+async def test_delete_my_data_asks_then_forgets(bot: FakeBotApi, sessions: Sessions) -> None:
     await say(bot, "/start", user_id=7)
     await press(bot, "I agree", user_id=7)
     assert sessions.get("7") is not None
@@ -150,7 +161,7 @@ async def test_related_questions_are_buttons_that_answer(
     assert offered, "related questions are offered as buttons"
     label, data = next(iter(offered.items()))
     answers = await press(bot, label)
-    assert texts(answers) == expected(dialogue.press(Session(), data))
+    assert texts(answers) == expected(pressed(dialogue, data))
     assert bot.sent(method="answerCallbackQuery")
 
 
@@ -174,36 +185,40 @@ class _Clarifying(Engine):
 
 
 async def test_a_clarify_button_continues_the_conversation(
-    fake: FakeBotApi, dialogue: Dialogue
+    fake: FakeBotApi, dialogue: Dialogue, tmp_path: Path
 ) -> None:
     topics = tuple(i for i in dialogue.engine.intents if i in dialogue.content.answers)[:2]
     unclear = Dialogue(_Clarifying(dialogue.engine, topics), dialogue.content, "US")
-    settings = bot_settings(telegram_base_url=f"http://127.0.0.1:{fake.port}/bot")
+    settings = bot_settings(
+        telegram_base_url=f"http://127.0.0.1:{fake.port}/bot",
+        database_url=f"sqlite:///{tmp_path}/bot.sqlite3",
+    )
     async with running(build_app(settings, dialogue=unclear), fake):
         replies = await say(fake, _Clarifying.PHRASE)
         offered = buttons(replies[-1])
         assert "None of these" in offered and len(offered) == 3
         label = next(iter(offered))
         answers = await press(fake, label)
-        assert texts(answers) == expected(unclear.press(Session(), offered[label]))
+        assert texts(answers) == expected(pressed(unclear, offered[label]))
         nothing = await press(fake, "None of these")
         assert "Try asking in other words" in nothing[0]["text"]
 
 
 async def test_long_answers_are_split_and_no_character_breaks_a_message(
-    fake: FakeBotApi, dialogue: Dialogue
+    fake: FakeBotApi, dialogue: Dialogue, tmp_path: Path
 ) -> None:
     tricky = "Dose <b>not</b> & *bold* _it_ [link](x) `code` </i> 🧪💊 é\n"
     long_text = (tricky * 60 + "\n\n") * 3  # about 10,000 characters, emoji count twice
 
     class Chatty(Dialogue):
-        def command(self, session: Session, name: str) -> Turn:
-            if name == "help":
-                return Turn([Message(long_text, kind="info")], session)
-            return super().command(session, name)
+        def on_help(self, visit: Visit, args: str) -> Turn:
+            return Turn([Message(long_text, kind="info")], visit.session)
 
     chatty = Chatty(dialogue.engine, dialogue.content, "US")
-    settings = bot_settings(telegram_base_url=f"http://127.0.0.1:{fake.port}/bot")
+    settings = bot_settings(
+        telegram_base_url=f"http://127.0.0.1:{fake.port}/bot",
+        database_url=f"sqlite:///{tmp_path}/bot.sqlite3",
+    )
     async with running(build_app(settings, dialogue=chatty), fake):
         replies = await say(fake, "/help")
     assert len(replies) >= 3
@@ -290,7 +305,7 @@ async def test_an_unknown_command_is_answered_kindly(bot: FakeBotApi, dialogue: 
 
 
 async def test_in_a_group_only_what_is_addressed_to_the_bot_is_answered(
-    bot: FakeBotApi, sessions: MemorySessions
+    bot: FakeBotApi, sessions: Sessions
 ) -> None:
     group = -1001
     await say(bot, "/start", user_id=5)
@@ -381,7 +396,7 @@ async def test_one_slow_chat_does_not_hold_up_another(bot: FakeBotApi) -> None:
 
 
 async def test_webhook_mode_checks_the_secret_on_every_request(
-    fake: FakeBotApi, dialogue: Dialogue
+    fake: FakeBotApi, dialogue: Dialogue, tmp_path: Path
 ) -> None:
     port = free_port()
     settings = bot_settings(
@@ -389,6 +404,7 @@ async def test_webhook_mode_checks_the_secret_on_every_request(
         webhook_url=f"http://127.0.0.1:{port}/telegram/hook",
         webhook_secret="right-secret_123",
         webhook_port=port,
+        database_url=f"sqlite:///{tmp_path}/bot.sqlite3",
     )
     app = build_app(settings, dialogue=dialogue)
     async with running(app, fake, webhook=webhook_options(settings)):

@@ -12,11 +12,11 @@ import datetime as dt
 import pytest
 
 from bot.clock import FakeClock
-from bot.content import Content
-from bot.reminder_content import ReminderWords, load_reminder_words
-from bot.reminder_flows import ReminderFlows, Wording
-from bot.scheduler import Reminders
-from bot.store import Store
+from bot.reminders.flows import ReminderFlows, Wording
+from bot.reminders.service import Reminders
+from bot.reminders.wording import ReminderWords, load_reminder_words
+from bot.reply.content import Content
+from bot.storage.store import Store
 from tests.databases import RecordingNotifier
 
 UTC = dt.UTC

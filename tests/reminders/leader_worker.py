@@ -9,10 +9,12 @@ import sys
 from collections.abc import Sequence
 
 from bot.clock import SystemClock
-from bot.composer import Message
-from bot.leader import Leadership
-from bot.scheduler import Outgoing, Reminders, ReminderScheduler
-from bot.store import open_store
+from bot.reminders.leader import Leadership
+from bot.reminders.plans import Outgoing
+from bot.reminders.scheduler import ReminderScheduler
+from bot.reminders.service import Reminders
+from bot.reply.messages import Message
+from bot.storage.store import open_store
 
 
 class FileNotifier:

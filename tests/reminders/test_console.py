@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.console import run_chat
+from bot.doors.console import run_chat
 from bot.settings import load_settings
 
 SPEED = 200_000.0  # about 55 demo hours a real second

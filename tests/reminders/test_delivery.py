@@ -10,11 +10,13 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.clock import FakeClock, ScaledClock
-from bot.content import Content
-from bot.plans import RefillPlan
-from bot.reminder_flows import ReminderFlows, Wording
-from bot.scheduler import Reminders, ReminderScheduler
-from bot.store import Base, Delivery, Store, open_store
+from bot.reminders.flows import ReminderFlows, Wording
+from bot.reminders.plans import RefillPlan
+from bot.reminders.scheduler import ReminderScheduler
+from bot.reminders.service import Reminders
+from bot.reply.content import Content
+from bot.storage.models import Base, Delivery
+from bot.storage.store import Store, open_store
 from tests.databases import RecordingNotifier
 
 UTC = dt.UTC
@@ -42,13 +44,8 @@ def restart(
 
 
 def test_migrations_match_the_models(store: Store) -> None:
-    import contextlib
-
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
-
-    with contextlib.suppress(ImportError):  # other modules' tables on the same Base
-        import bot.care_store  # noqa: F401
 
     with store.engine.connect() as connection:
         context = MigrationContext.configure(connection)

@@ -1,22 +1,26 @@
-"""The reminder part through the dialogue and the desk, as a door drives it: sessions kept in the
-store, plans saved from a conversation, buttons on reminders, triage of the daily check, and
+"""The reminder part through the companion, as a door drives it: sessions kept in the store,
+plans saved from a conversation, buttons on reminders, triage of the daily check, and
 /delete_my_data removing everything."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
+import pytest
 from sqlalchemy import func, select
 
+from bot.app import build
 from bot.clock import FakeClock
-from bot.composer import Message
-from bot.dialogue import Dialogue, Session, Turn
-from bot.reminder_desk import ReminderDesk
-from bot.reminder_flows import Wording
-from bot.runtime import build_dialogue
-from bot.scheduler import Reminders
+from bot.companion import Act, Commanded, Companion, Person, Pressed, Said
+from bot.conversation.dialogue import Dialogue
+from bot.conversation.sessions import Session
+from bot.reminders.service import Reminders
+from bot.reply.messages import Message
 from bot.settings import load_settings
-from bot.store import Occurrence, Person, SqlSessions, Store
+from bot.storage.models import Occurrence
+from bot.storage.models import Person as PersonRow
+from bot.storage.store import Store
 from tests.databases import RecordingNotifier
 
 UTC = dt.UTC
@@ -26,42 +30,45 @@ KEY = "console:local"
 class Chat:
     """Plays the person: types, presses buttons by label, reads what comes back."""
 
-    def __init__(self, desk: ReminderDesk, dialogue: Dialogue) -> None:
-        self.desk, self.d = desk, dialogue
+    def __init__(self, companion: Companion) -> None:
+        self.companion = companion
         self.last: list[Message] = []
 
-    def _do(self, step: object) -> list[str]:
-        turn: Turn = self.desk.turn(KEY, step)  # type: ignore[arg-type]
-        self.last = turn.messages
-        return [m.text for m in turn.messages]
+    def _do(self, act: Act) -> list[str]:
+        self.last = self.companion.handle(Person(KEY), act).messages
+        return [m.text for m in self.last]
 
     def say(self, text: str) -> str:
         if text.startswith("/"):
-            return "\n".join(self._do(lambda s: self.d.command(s, text[1:])))
-        return "\n".join(self._do(lambda s: self.d.text(s, text)))
+            return "\n".join(self._do(Commanded(text[1:])))
+        return "\n".join(self._do(Said(text)))
 
     def press(self, label: str, messages: list[Message] | None = None) -> str:
         data = next(b.data for m in (messages or self.last) for b in m.buttons if b.label == label)
-        return "\n".join(self._do(lambda s: self.d.press(s, data)))
+        return "\n".join(self._do(Pressed(data)))
 
 
-def setup(store: Store, clock: FakeClock, notifier: RecordingNotifier) -> tuple[Chat, Reminders]:
-    dialogue = build_dialogue(load_settings(_env_file=None, emergency_region="UK"), clock=clock)
-    sessions = SqlSessions(store, clock.now)
-    wording = Wording(dialogue.reminder_flows, dialogue.content.emergency_number)
-    reminders = Reminders(store, clock, notifier, wording)
-    chat = Chat(ReminderDesk(dialogue, sessions, reminders), dialogue)
-    chat._do(dialogue.start)
+@pytest.fixture
+def setup(
+    db_url: str, store: Store, clock: FakeClock, notifier: RecordingNotifier, dialogue: Dialogue
+) -> Iterator[tuple[Chat, Reminders]]:
+    """A person onboarded in the UK (Europe/London), on the test's database and clock."""
+    settings = load_settings(_env_file=None, emergency_region="UK", database_url=db_url)
+    uk = Dialogue(dialogue.engine, dialogue.content, "UK", clock=clock)
+    app = build(settings, notifier, clock=clock, dialogue=uk)
+    chat = Chat(app.companion)
+    chat.say("/start")
     for label in ("I agree", "I take baclofen", "A pump", "UK (999)"):
         chat.press(label)
     chat.say("London")
-    return chat, reminders
+    yield chat, app.reminders
+    app.store.close()
 
 
 async def test_a_refill_set_in_the_chat_is_stored_reminded_and_confirmed(
-    store: Store, clock: FakeClock, notifier: RecordingNotifier
+    setup: tuple[Chat, Reminders], store: Store, clock: FakeClock, notifier: RecordingNotifier
 ) -> None:
-    chat, reminders = setup(store, clock, notifier)
+    chat, reminders = setup
     assert "spinal cord injury at T6" in chat.say("/refill")
     chat.press("Yes")
     chat.press("No")
@@ -73,7 +80,7 @@ async def test_a_refill_set_in_the_chat_is_stored_reminded_and_confirmed(
     saved = chat.press("Save")
     assert "Saved. Your next reminder is Fri 06 Mar at 09:00" in saved
     with store.tx() as db:
-        person = db.scalar(select(Person).where(Person.key == KEY))
+        person = db.scalar(select(PersonRow).where(PersonRow.key == KEY))
         assert person is not None
         assert (person.timezone, person.high_risk, person.consent) == (
             "Europe/London", ["spinal_t6"], True,
@@ -91,9 +98,9 @@ async def test_a_refill_set_in_the_chat_is_stored_reminded_and_confirmed(
 
 
 async def test_a_sign_pressed_in_the_daily_check_gets_the_safety_reply_first(
-    store: Store, clock: FakeClock, notifier: RecordingNotifier
+    setup: tuple[Chat, Reminders], store: Store, clock: FakeClock, notifier: RecordingNotifier
 ) -> None:
-    chat, reminders = setup(store, clock, notifier)
+    chat, reminders = setup
     chat.say("/taper")
     for label in ("No", "No", "No"):
         chat.press(label)
@@ -113,9 +120,9 @@ async def test_a_sign_pressed_in_the_daily_check_gets_the_safety_reply_first(
 
 
 async def test_delete_my_data_removes_the_person_and_their_reminders(
-    store: Store, clock: FakeClock, notifier: RecordingNotifier
+    setup: tuple[Chat, Reminders], store: Store, clock: FakeClock, notifier: RecordingNotifier
 ) -> None:
-    chat, reminders = setup(store, clock, notifier)
+    chat, reminders = setup
     chat.say("/refill")
     for label in ("No", "No", "No"):
         chat.press(label)
@@ -126,7 +133,7 @@ async def test_delete_my_data_removes_the_person_and_their_reminders(
     chat.say("/delete_my_data")
     chat.press("Yes, delete it all")
     with store.tx() as db:
-        assert db.scalar(select(func.count()).select_from(Person)) == 0
+        assert db.scalar(select(func.count()).select_from(PersonRow)) == 0
         assert db.scalar(select(func.count()).select_from(Occurrence)) == 0
     clock.set(dt.datetime(2026, 4, 1, tzinfo=UTC))
     await reminders.deliver_due()
@@ -135,9 +142,9 @@ async def test_delete_my_data_removes_the_person_and_their_reminders(
 
 
 async def test_reminders_can_be_paused_resumed_stopped_and_quiet_hours_set(
-    store: Store, clock: FakeClock, notifier: RecordingNotifier
+    setup: tuple[Chat, Reminders], store: Store, clock: FakeClock, notifier: RecordingNotifier
 ) -> None:
-    chat, reminders = setup(store, clock, notifier)
+    chat, reminders = setup
     chat.say("/refill")
     for label in ("No", "No", "No"):
         chat.press(label)
@@ -156,7 +163,7 @@ async def test_reminders_can_be_paused_resumed_stopped_and_quiet_hours_set(
     assert "22:00-07:00" in chat.press("Quiet hours")
     assert "Quiet hours: 22:00 to 07:00" in chat.say("22:00-07:00")
     with store.tx() as db:
-        person = db.scalar(select(Person).where(Person.key == KEY))
+        person = db.scalar(select(PersonRow).where(PersonRow.key == KEY))
         assert person is not None and (person.quiet_start, person.quiet_end) == ("22:00", "07:00")
     chat.say("/reminders")
     assert "Stop this reminder for good" in chat.press("Stop this reminder")
@@ -165,9 +172,9 @@ async def test_reminders_can_be_paused_resumed_stopped_and_quiet_hours_set(
 
 
 async def test_a_new_time_zone_moves_the_reminders_to_the_new_wall_clock(
-    store: Store, clock: FakeClock, notifier: RecordingNotifier
+    setup: tuple[Chat, Reminders], store: Store, clock: FakeClock, notifier: RecordingNotifier
 ) -> None:
-    chat, reminders = setup(store, clock, notifier)  # Europe/London
+    chat, reminders = setup  # Europe/London
     chat.say("/refill")
     for label in ("No", "No", "No"):
         chat.press(label)

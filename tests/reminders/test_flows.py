@@ -7,13 +7,9 @@ import datetime as dt
 
 import pytest
 
-from bot.composer import Message
-from bot.content import Content
-from bot.exports import calendar, taper_chart
 from bot.loading import DataError
-from bot.plans import PlanInfo, RefillPlan, TaperPlan, TaperStep
-from bot.reminder_content import load_reminder_words
-from bot.reminder_flows import (
+from bot.reminders.exports import calendar, taper_chart
+from bot.reminders.flows import (
     Ctx,
     Export,
     FlowResult,
@@ -22,6 +18,10 @@ from bot.reminder_flows import (
     SavePlan,
     parse_date,
 )
+from bot.reminders.plans import PlanInfo, RefillPlan, TaperPlan, TaperStep
+from bot.reminders.wording import load_reminder_words
+from bot.reply.content import Content
+from bot.reply.messages import Message
 
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)  # a Wednesday
 
@@ -40,9 +40,13 @@ def texts(result: FlowResult) -> str:
 def press_label(flows: ReminderFlows, c: Ctx, state: ReminderState, messages: list[Message],
                 label: str) -> FlowResult:  # fmt: skip
     data = next(b.data for m in messages for b in m.buttons if b.label == label)
-    result = flows.press(c, state, data)
-    assert result is not None
-    return result
+    return press(flows, c, state, data)
+
+
+def press(flows: ReminderFlows, c: Ctx, state: ReminderState, data: str) -> FlowResult:
+    """A button of this part, to the handler its prefix is routed to."""
+    prefix, _, value = data.partition(":")
+    return flows.buttons()[prefix](c, state, value)
 
 
 @pytest.mark.parametrize(
@@ -113,7 +117,7 @@ def test_an_appointment_after_the_alarm_date_is_flagged(flows: ReminderFlows) ->
         r = flows.text(c, state, typed)
         assert r is not None
         state = r.state
-    r2 = flows.press(c, state, "rf:time:09:00")
+    r2 = press(flows, c, state, "rf:time:09:00")
     assert r2 is not None and "after the pump alarm date" in texts(r2)
 
 

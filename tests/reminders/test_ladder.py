@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.clock import FakeClock
-from bot.plans import RefillPlan, TaperPlan, TaperStep
-from bot.scheduler import Reminders
-from bot.store import AuditEvent, Delivery, Occurrence, Person, Plan, Store
+from bot.reminders.plans import RefillPlan, TaperPlan, TaperStep
+from bot.reminders.service import Reminders
+from bot.storage.models import AuditEvent, Delivery, Occurrence, Person, Plan
+from bot.storage.store import Store
 from tests.databases import RecordingNotifier
 
 UTC = dt.UTC

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.store import Delivery, Occurrence, Plan, Store, open_store
+from bot.storage.models import Delivery, Occurrence, Plan
+from bot.storage.store import Store, open_store
 
 ROOT = Path(__file__).resolve().parents[2]
 
