@@ -30,6 +30,7 @@ from bot.paths import data_dir
 
 __all__ = ["Action", "Decision", "Engine", "Profile", "Safety"]
 
+LEARNED_MIN_WORDS = 3  # topic words a message needs before the learned model may raise it
 RULES_INTENT_BONUS = 0.15  # probability added to the rules' choice of answer after a safety reply
 CACHE_SIZE = 8192  # decisions kept for repeated messages ("hi", "thanks", the same question)
 
@@ -176,7 +177,7 @@ class Engine:
         limits = self.learned.thresholds
         return self._decide(
             analysis.text,
-            self._safety(analysis.triage, op),
+            self._safety(analysis.triage, op, analysis.words),
             g.personal_dosing or op.dosing >= limits["dosing"],
             g.domain,
             g.other_topic,
@@ -188,7 +189,7 @@ class Engine:
             thresholds or self.thresholds,
         )
 
-    def _safety(self, rules: TriageResult, op: Opinion) -> TriageResult:
+    def _safety(self, rules: TriageResult, op: Opinion, words: int) -> TriageResult:
         """The safety call: the rules' level, raised (never lowered) by the learned opinion.
 
         When the learned model raises the level, the family comes from its family head. The
@@ -206,6 +207,8 @@ class Engine:
             rules = replace(rules, intent=self._knowledge_intent(op, rules.intent) or rules.intent)
         if learned.rank <= rules.level.rank:
             return rules
+        if words < LEARNED_MIN_WORDS:
+            return rules  # "in 2 days", "yes": too few words for the model to judge
         if learned is Safety.URGENT and rules.without_context:
             return rules  # the contract's own answer: that symptom alone is a side effect
         allowed = FAMILIES if learned is Safety.URGENT else EMERGENCY_FAMILIES
