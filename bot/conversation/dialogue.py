@@ -33,7 +33,8 @@ from bot.reply.composer import Audience, Composer
 from bot.reply.content import Content
 from bot.reply.messages import Button, Message
 
-MAX_MESSAGE_CHARS = 2000  # longer messages are read up to here (the person is told)
+LONG_MESSAGE_CHARS = 2000  # longer messages are triaged whole; the person is told the answer
+# is to the main question found
 
 ROUTES = ("oral", "pump", "both", "unsure")
 SETTINGS = ("role", "route", "region", "timezone")  # what /settings can change
@@ -241,8 +242,7 @@ class Dialogue:
         text = text.strip()
         if not text:
             return Turn([Message(self._t("empty_message"), kind="info")], session)
-        too_long = len(text) > MAX_MESSAGE_CHARS
-        text = text[:MAX_MESSAGE_CHARS]
+        too_long = len(text) > LONG_MESSAGE_CHARS
         decision = self.engine.classify(text, session.profile)
         reminder = self._reminder_text(session, text, decision)
         if reminder is not None:
@@ -273,7 +273,7 @@ class Dialogue:
         An edit that now describes an emergency gets the safety reply at once; any other edit
         gets a note to send it again, so that an answer never silently changes under them.
         """
-        text = text.strip()[:MAX_MESSAGE_CHARS]
+        text = text.strip()
         decision = self.engine.classify(text, session.profile) if text else None
         if decision is not None and decision.safety is not Safety.ROUTINE:
             return self.text(session, text)
