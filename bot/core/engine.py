@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from bot.core.cache import SizedCache
 from bot.core.guards import GuardResult, Guards
 from bot.core.intents import Intent, load_intents
 from bot.core.learned import LearnedModel, Opinion
@@ -32,7 +32,7 @@ __all__ = ["Action", "Decision", "Engine", "Profile", "Safety"]
 
 LEARNED_MIN_WORDS = 3  # topic words a message needs before the learned model may raise it
 RULES_INTENT_BONUS = 0.15  # probability added to the rules' choice of answer after a safety reply
-CACHE_SIZE = 8192  # decisions kept for repeated messages ("hi", "thanks", the same question)
+CACHE_CHARACTERS = 2_000_000  # text the decision cache may hold (repeated messages, bounded)
 
 
 class Action(StrEnum):
@@ -109,7 +109,9 @@ class Engine:
         self.matcher = matcher
         self.learned = learned
         self.thresholds = matcher.settings.thresholds
-        self._cached = lru_cache(maxsize=CACHE_SIZE)(self._classify)
+        self._cache: SizedCache[Profile | None, Decision] = SizedCache(
+            self._classify, CACHE_CHARACTERS
+        )
 
     @classmethod
     def load(cls, intents_dir: Path | None = None, model: Path | None = None) -> Engine:
@@ -139,13 +141,13 @@ class Engine:
     def use_learned(self, model: LearnedModel) -> None:
         """Swap the learned model (cross-validation only) and forget cached decisions."""
         self.learned = model
-        self._cached = lru_cache(maxsize=CACHE_SIZE)(self._classify)
+        self._cache.clear()
 
     # -- the decision --------------------------------------------------------------------
 
     def classify(self, text: str, profile: Profile | None = None) -> Decision:
         """The decision for one message (cached: the pipeline is a pure function)."""
-        return self._cached(text, profile)
+        return self._cache.get(text, profile)
 
     def _classify(self, text: str, profile: Profile | None) -> Decision:
         return self.decide(self.analyse(text, profile))

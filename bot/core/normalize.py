@@ -12,14 +12,16 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
+from bot.core.cache import SizedCache
 from bot.loading import load_yaml_model
+
+CACHE_CHARACTERS = 1_000_000  # text kept for repeated messages (bounded by size, not count)
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.'/][a-z0-9]+)*|[?!.,;:]")
 PUNCTUATION = frozenset("?!.,;:")
@@ -91,7 +93,9 @@ class Normaliser:
         for text in known_words:
             known.update(self._base_tokens(text))
         self._known = frozenset(known)
-        self.normalise = lru_cache(maxsize=4096)(self._normalise)
+        self._cache: SizedCache[None, Normalised] = SizedCache(
+            lambda text, _: self._normalise(text), CACHE_CHARACTERS
+        )
 
     @classmethod
     def from_files(
@@ -164,6 +168,13 @@ class Normaliser:
                 out.append(tokens[i])
                 i += 1
         return out
+
+    def normalise(self, text: str) -> Normalised:
+        """The normalised message (cached for repeated messages, within a size budget)."""
+        return self._cache.get(text, None)
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
 
     def _normalise(self, text: str) -> Normalised:
         tokens = [self._spell(t) for t in self._base_tokens(text)]

@@ -496,6 +496,30 @@ class Triage:
         sentences = self._sentences(tokens)
         happening_now = bool(self._happening_now.search(normalised_text))
         present, mentioned, held_back = self._concept_status(sentences, happening_now)
+        return self.assess_concepts(present, mentioned, held_back, profile)
+
+    @property
+    def concepts(self) -> frozenset[str]:
+        """Every concept name a sign may use (word patterns and numbers)."""
+        return self._concepts
+
+    def assess_concepts(
+        self,
+        present: set[str],
+        mentioned: set[str] | None = None,
+        held_back: set[str] | None = None,
+        profile: Profile | None = None,
+    ) -> TriageResult:
+        """The signs, level and family for concepts already known to be present.
+
+        `assess` calls it with what it read in a message; the withdrawal checklist calls it
+        with the concepts its ticked boxes stand for, so both decide from the same signs.
+        """
+        unknown = set(present) - self._concepts
+        if unknown:
+            raise ValueError(f"unknown triage concepts: {sorted(unknown)}")
+        mentioned = set(present) if mentioned is None else mentioned
+        held_back = set() if held_back is None else held_back
         context = set(mentioned)
         if profile is not None and profile.on_pump:
             context.add("pump_context")

@@ -41,7 +41,7 @@ def latency(engine: Engine, texts: list[str], rounds: int = 3) -> tuple[float, f
     samples: list[float] = []
     for _ in range(rounds):
         for text in texts:
-            engine.normaliser.normalise.cache_clear()
+            engine.normaliser.clear_cache()
             start = time.perf_counter()
             engine._classify(text, None)  # uncached: every message is new
             samples.append((time.perf_counter() - start) * 1000)
