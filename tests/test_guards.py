@@ -3,6 +3,8 @@ subjects are said to be out of scope, and unclear messages get a question or a f
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.core.engine import Engine
@@ -76,10 +78,20 @@ def test_an_emergency_still_leads_when_the_person_also_asks_for_a_dose(engine: E
 
 
 def test_close_topics_get_a_question_with_options(engine: Engine) -> None:
-    decision = engine.classify("stopping")  # how to stop safely, or what withdrawal is?
+    # "refill": the pump's refill visits, or a refill reminder? When the learned model and
+    # rapidfuzz find the two about equally likely for a one-word message, the bot asks.
+    analysis = engine.analyse("refill")
+    even = {
+        i: ((60.0, 60.0, 0.0) if i in ("pump_refills", "set_refill_reminder") else (1.0, 0.0, 0.0))
+        for i in analysis.components
+    }
+    decision = engine.decide(replace(analysis, components=even))
     assert decision.action.value == "clarify"
     assert decision.intent is None
-    assert {"stopping_and_tapering", "withdrawal"} <= set(decision.options)
+    assert {"pump_refills", "set_refill_reminder"} <= set(decision.options)
+    # the same message with a clear favourite is answered
+    clear = dict(even, pump_refills=(95.0, 80.0, 100.0))
+    assert engine.decide(replace(analysis, components=clear)).intent == "pump_refills"
 
 
 def test_a_weak_guess_is_not_offered_as_a_choice(engine: Engine) -> None:

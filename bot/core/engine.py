@@ -30,7 +30,12 @@ from bot.paths import data_dir
 
 __all__ = ["Action", "Decision", "Engine", "Profile", "Safety"]
 
-LEARNED_MIN_WORDS = 3  # topic words a message needs before the learned model may raise it
+# Families whose signs count only in a situation (a pump, stopped doses, a dose change): when
+# the rules see the sign's words but not its situation, the learned model may not overrule them.
+CONTEXT_FAMILIES = frozenset({"withdrawal", "too_much", "pump_device", "pump_wound"})
+LEARNED_MIN_WORDS = 3
+# A question asked in general: the learned model alone declines it only when this sure.
+GENERAL_DOSING_BAR = 0.9  # topic words a message needs before the learned model may raise it
 RULES_INTENT_BONUS = 0.15  # probability added to the rules' choice of answer after a safety reply
 CACHE_CHARACTERS = 2_000_000  # text the decision cache may hold (repeated messages, bounded)
 
@@ -114,9 +119,11 @@ class Engine:
         )
 
     @classmethod
-    def load(cls, intents_dir: Path | None = None, model: Path | None = None) -> Engine:
-        """Load and validate `intents/` (intent files and `rules/`) and the learned model;
-        raise DataError if anything is bad."""
+    def load(
+        cls, intents_dir: Path | None = None, model: Path | None = None, learned: bool = True
+    ) -> Engine:
+        """Load and validate `intents/` (intent files and `rules/`) and the learned model
+        (`learned=False`: a silent one, for building a new model); raise DataError if bad."""
         folder = intents_dir or data_dir("intents")
         rules = folder / "rules"
         intents = load_intents(folder)
@@ -136,7 +143,8 @@ class Engine:
             intents.values(),
             lambda text: normaliser.normalise(text).tokens,
         )
-        return cls(intents, normaliser, triage, guards, matcher, LearnedModel.load(model))
+        opinion = LearnedModel.load(model) if learned else LearnedModel.silent()
+        return cls(intents, normaliser, triage, guards, matcher, opinion)
 
     def use_learned(self, model: LearnedModel) -> None:
         """Swap the learned model (cross-validation only) and forget cached decisions."""
@@ -180,7 +188,8 @@ class Engine:
         return self._decide(
             analysis.text,
             self._safety(analysis.triage, op, analysis.words),
-            g.personal_dosing or op.dosing >= limits["dosing"],
+            g.personal_dosing
+            or op.dosing >= (GENERAL_DOSING_BAR if g.general_question else limits["dosing"]),
             g.domain,
             g.other_topic,
             op.out_of_scope >= limits["out_of_scope"],
@@ -211,10 +220,10 @@ class Engine:
             return rules
         if words < LEARNED_MIN_WORDS:
             return rules  # "in 2 days", "yes": too few words for the model to judge
-        if learned is Safety.URGENT and rules.without_context:
-            return rules  # the contract's own answer: that symptom alone is a side effect
         allowed = FAMILIES if learned is Safety.URGENT else EMERGENCY_FAMILIES
         family = next((f for f, _ in op.families if f in allowed), "general")
+        if rules.without_context and family in CONTEXT_FAMILIES:
+            return rules  # the contract's own answer: that symptom alone is a side effect
         return replace(
             rules,
             level=learned,

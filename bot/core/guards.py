@@ -22,6 +22,7 @@ class GuardsFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     personal_dosing: list[str] = Field(min_length=1)
+    general_question: list[str] = Field(default_factory=list)
     rule_lifting: list[str]
     third_person: list[str] = Field(min_length=1)
     domain_words: str
@@ -39,6 +40,7 @@ def _compile_any(patterns: list[str], where: Path) -> re.Pattern[str]:
 @dataclass(frozen=True)
 class GuardResult:
     personal_dosing: bool
+    general_question: bool  # asked in general ("what should I do if I miss a dose")
     rule_lifting: bool
     domain: bool  # the message has at least one of the bot's domain words
     other_topic: bool  # it names another medicine, device or subject
@@ -56,6 +58,9 @@ class Guards:
             (_compile_any([p], where), required_literals(p)) for p in rules.personal_dosing
         ]
         self._lifting = _compile_any(rules.rule_lifting, where) if rules.rule_lifting else None
+        self._general = (
+            _compile_any(rules.general_question, where) if rules.general_question else None
+        )
         self._third_person = _compile_any(rules.third_person, where)
         self._domain = frozenset(rules.domain_words.split())
         self._other = frozenset(rules.other_topics.split())
@@ -72,6 +77,7 @@ class Guards:
                 and rx.search(normalised_text)
                 for rx, needs in self._dosing
             ),
+            general_question=bool(self._general and self._general.search(normalised_text)),
             rule_lifting=bool(self._lifting and self._lifting.search(normalised_text)),
             domain=bool(words & self._domain),
             other_topic=bool(words & self._other),

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,9 @@ from bot.loading import DataError
 MODEL_FILE = Path(__file__).resolve().parent / "model" / "learned.npz"
 
 CHAR_SIZES = (3, 4, 5)  # character n-gram lengths, over the normalised words
+BUCKETS = 1 << 20  # hashed feature ids (collisions are rare at this size; unused ones cost nothing)
+_PRIME = np.uint64(1_000_003)
+_MIX = {n: np.uint64(0x9E3779B97F4A7C15 + 2 * n + 1) for n in CHAR_SIZES}  # one per n-gram size
 _WORD = "\x01"  # prefixes keep word and pair features apart from character n-grams
 _PAIR = "\x02"
 _PROFILE = "\x03"
@@ -76,28 +80,38 @@ _STOP_WORDS = frozenset(
 MULTI_HEADS = ("family", "intent")
 
 
-def features(words: Sequence[str], route: str | None = None, role: str | None = None) -> set[str]:
-    """The feature strings of a message: words, word pairs, character n-grams, the profile.
+def features(
+    words: Sequence[str], route: str | None = None, role: str | None = None
+) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """The feature ids of a message (sorted, unique): words, word pairs, each word joined to
+    its context, character 3- to 5-grams, the profile.
 
-    `words` are the normalised tokens without punctuation. Used by training and by inference,
+    Every feature is hashed into one of `BUCKETS` ids: character n-grams with a rolling hash
+    computed by numpy over the whole text at once, the word features with CRC-32. `words` are
+    the normalised tokens without punctuation. Training and inference call this same function,
     so both see exactly the same features.
     """
-    out = {_WORD + w for w in words}
     present = set(words)
     context = "pump" if route in ("pump", "both") or present & _PUMP_WORDS else "plain"
     if present & _STOP_WORDS:
         context += "+stopped"
-    out.update(f"{_PROFILE}{context}|{w}" for w in present)
-    out.update(f"{_PAIR}{a} {b}" for a, b in itertools.pairwise(words))
-    text = f" {' '.join(words)} "
-    size = len(text)
-    for n in CHAR_SIZES:
-        out.update(text[i : i + n] for i in range(size - n + 1))
+    named = [_WORD + w for w in present]
+    named += [f"{_PROFILE}{context}|{w}" for w in present]
+    named += [f"{_PAIR}{a} {b}" for a, b in itertools.pairwise(words)]
     if route:
-        out.add(f"{_PROFILE}route={route}")
+        named.append(f"{_PROFILE}route={route}")
     if role:
-        out.add(f"{_PROFILE}role={role}")
-    return out
+        named.append(f"{_PROFILE}role={role}")
+    ids = np.fromiter((zlib.crc32(n.encode()) for n in named), dtype=np.uint64, count=len(named))
+    text = np.frombuffer(f" {' '.join(words)} ".encode(), dtype=np.uint8).astype(np.uint64)
+    grams = [ids]
+    rolling = text
+    for n in range(2, max(CHAR_SIZES) + 1):
+        rolling = rolling[:-1] * _PRIME + text[n - 1 :]
+        if n in CHAR_SIZES:
+            grams.append((rolling * _MIX[n]) >> np.uint64(20))
+    everything = np.concatenate(grams) % np.uint64(BUCKETS)
+    return np.unique(everything.astype(np.int64))
 
 
 @dataclass(frozen=True)
@@ -121,14 +135,14 @@ def _sigmoid(x: float) -> float:
 
 
 class LearnedModel:
-    """Holds the vocabulary and the weights of every head. Build once; `opinion` is pure."""
+    """Holds feature ids, their IDF and every head's weights. Build once; `opinion` is pure."""
 
     def __init__(self, arrays: dict[str, Any], source: Path) -> None:
         try:
-            vocab = bytes(arrays["vocabulary"]).decode("utf-8").split("\n")
-            self._index = {f: i for i, f in enumerate(vocab)}
+            self._buckets = np.asarray(arrays["buckets"], dtype=np.int64)  # sorted feature ids
             self._idf = np.asarray(arrays["idf"], dtype=np.float32)
-            self._weights = np.asarray(arrays["weights"])  # (features, outputs), float16
+            # (features, outputs): stored as float16, used as float32 (no conversion per message)
+            self._weights = np.asarray(arrays["weights"], dtype=np.float32)
             self._bias = np.asarray(arrays["bias"], dtype=np.float64)
             self.families = tuple(str(x) for x in arrays["families"])
             self.intents = tuple(str(x) for x in arrays["intents"])
@@ -140,13 +154,33 @@ class LearnedModel:
         except (KeyError, ValueError, UnicodeDecodeError) as exc:
             raise DataError(f"{source}: not a learned model file ({exc})") from exc
         n_out = len(BINARY_HEADS) + len(self.families) + len(self.intents)
-        if self._weights.shape != (len(vocab), n_out) or self._bias.shape != (n_out,):
+        n_in = len(self._buckets)
+        if self._weights.shape != (n_in, n_out) or self._bias.shape != (n_out,):
             raise DataError(
-                f"{source}: weights {self._weights.shape} do not fit {len(vocab)} features and "
+                f"{source}: weights {self._weights.shape} do not fit {n_in} features and "
                 f"{n_out} outputs; rebuild it with 'python -m bot train'"
             )
         self._family_slice = slice(len(BINARY_HEADS), len(BINARY_HEADS) + len(self.families))
         self._intent_slice = slice(self._family_slice.stop, n_out)
+
+    @classmethod
+    def silent(cls) -> LearnedModel:
+        """A model with no opinion (never raises, never refuses): used while training one."""
+        never = {name: 2.0 for name in BINARY_HEADS}
+        return cls(
+            {
+                "buckets": np.zeros(0, np.int64),
+                "idf": np.zeros(0, np.float32),
+                "weights": np.zeros((0, len(BINARY_HEADS)), np.float16),
+                "bias": np.zeros(len(BINARY_HEADS)),
+                "families": np.array([], dtype=str),
+                "intents": np.array([], dtype=str),
+                "threshold_names": np.array(list(never)),
+                "thresholds": np.array(list(never.values())),
+                "data_digest": np.array("none"),
+            },
+            Path("(silent)"),
+        )
 
     @classmethod
     def load(cls, path: Path | None = None) -> LearnedModel:
@@ -158,16 +192,23 @@ class LearnedModel:
         with np.load(where, allow_pickle=False) as data:
             return cls(dict(data), where)
 
-    def scores(self, feats: Iterable[str]) -> np.ndarray[Any, np.dtype[np.float64]]:
-        """Raw linear scores of every output for a set of feature strings."""
-        get = self._index.get
-        ids = [i for i in map(get, feats) if i is not None]
-        if not ids:
+    def scores(
+        self, ids: np.ndarray[Any, np.dtype[np.int64]]
+    ) -> np.ndarray[Any, np.dtype[np.float64]]:
+        """Raw linear scores of every output for a message's feature ids (from `features`)."""
+        known = self._buckets
+        if not len(known):
             return self._bias.copy()
-        idx = np.fromiter(ids, dtype=np.int64, count=len(ids))
-        values = self._idf[idx]
+        pos = np.minimum(np.searchsorted(known, ids), len(known) - 1)
+        rows = pos[known[pos] == ids]
+        if not len(rows):
+            return self._bias.copy()
+        values = self._idf[rows]
         values /= np.sqrt(float(values @ values))
-        return (values @ self._weights[idx].astype(np.float32)).astype(np.float64) + self._bias
+        raw: np.ndarray[Any, np.dtype[np.float64]] = (values @ self._weights[rows]).astype(
+            np.float64
+        ) + self._bias
+        return raw
 
     def opinion(
         self, words: Sequence[str], route: str | None = None, role: str | None = None

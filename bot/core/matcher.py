@@ -141,11 +141,18 @@ class Matcher:
         """rapidfuzz token ratios, mean of the 3 best examples, for the likeliest intents.
 
         Comparing with every example costs milliseconds; the learned model picks the
-        `FUZZY_INTENTS` likeliest intents. A short message is also compared with the short
+        `FUZZY_INTENTS` likeliest intents, and of those only the ones close enough to the best
+        for rapidfuzz to change the order. A short message is also compared with the short
         examples of every intent ("what can you do", "thanks").
         """
         best: dict[str, list[float]] = defaultdict(list)
-        likeliest = sorted(learned, key=lambda i: -learned[i])[:FUZZY_INTENTS]
+        ranked = sorted(learned, key=lambda i: -learned[i])[:FUZZY_INTENTS]
+        # rapidfuzz can add at most `fuzzy` weight x 100 points to an intent, so it can only
+        # change the order among intents whose learned probabilities are that close.
+        w = self.settings.weights
+        reach = w.fuzzy / w.learned if w.learned else 1.0
+        top = learned[ranked[0]] if ranked else 0.0
+        likeliest = [i for i in ranked if learned[i] >= top - reach]
         for intent_id in likeliest:
             strings = self._examples.get(intent_id, [])
             scores = [0.0] * len(strings)

@@ -8,6 +8,7 @@ never looks at meaning (that is triage's and the matcher's job).
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -21,6 +22,14 @@ from rapidfuzz.distance import Levenshtein
 from bot.core.cache import SizedCache
 from bot.loading import load_yaml_model
 
+RUN_TOGETHER = 14  # a token this long that is no known word may be words typed without spaces
+_SPACED = re.compile(r"(?<![a-z0-9])(?:[a-z][ .\-_*]){3,}[a-z](?![a-z0-9])")
+# Built by scripts/make_lookalikes.py from the Unicode tables (invisible format characters,
+# category Cf, and letters of other scripts that look like ASCII letters).
+_TABLES = json.loads((Path(__file__).parent / "data" / "lookalikes.json").read_text("utf-8"))
+_INVISIBLE: dict[int, None] = dict.fromkeys(_TABLES["invisible"])
+_INVISIBLE.pop(0x200D, None)  # the zero-width joiner holds emoji sequences together
+_LOOKALIKES = str.maketrans(_TABLES["lookalikes"])
 CACHE_CHARACTERS = 1_000_000  # text kept for repeated messages (bounded by size, not count)
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[.'/][a-z0-9]+)*|[?!.,;:]")
@@ -65,6 +74,8 @@ class Normaliser:
         known_words: Iterable[str] = (),
         common_words: Iterable[str] = (),
     ) -> None:
+        self._known: frozenset[str] = frozenset()  # filled below, once the phrases are read
+        self._domain: frozenset[str] = frozenset()
         self._emoji = vocabulary.emoji
         self._contractions = {
             k.translate(_APOSTROPHES): v for k, v in vocabulary.contractions.items()
@@ -93,6 +104,9 @@ class Normaliser:
         for text in known_words:
             known.update(self._base_tokens(text))
         self._known = frozenset(known)
+        # The bot's own words (not the common-word list): kept whole when splitting words
+        # typed without spaces.
+        self._domain = frozenset(known - set(common_words)) | frozenset(self._spelling)
         self._cache: SizedCache[None, Normalised] = SizedCache(
             lambda text, _: self._normalise(text), CACHE_CHARACTERS
         )
@@ -113,7 +127,12 @@ class Normaliser:
     # -- steps ---------------------------------------------------------------------------
 
     def _clean(self, text: str) -> str:
-        text = unicodedata.normalize("NFKC", text)
+        if not text.isascii():
+            # Invisible format characters (zero-width space, soft hyphen, word joiner,
+            # direction marks) go; compatibility forms and look-alike letters of other
+            # scripts become plain letters ("ѕеіzurе" with Cyrillic letters is "seizure").
+            text = unicodedata.normalize("NFKC", text.translate(_INVISIBLE))
+            text = text.translate(_LOOKALIKES)
         for symbol, word in self._emoji.items():
             if symbol in text:
                 text = text.replace(symbol, f" {word} ")
@@ -123,17 +142,53 @@ class Normaliser:
         decomposed = unicodedata.normalize("NFKD", text)
         return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
+    def _join_spaced(self, text: str) -> str:
+        """Letters spaced out ("s e i z u r e", "s.e.i.z.u.r.e") become the word they spell,
+        when it is a word the bot knows."""
+
+        def join(m: re.Match[str]) -> str:
+            word = re.sub(r"[^a-z]", "", m.group())
+            return word if word in self._known else m.group()
+
+        return _SPACED.sub(join, text)
+
+    def _split_run_together(self, token: str) -> list[str]:
+        """Words typed without spaces ("imitchyalloverandmypumpbeeped") split into words, the
+        bot's own words kept whole ("bac l of en" is put back to "baclofen")."""
+        if len(token) < RUN_TOGETHER or not token.isalpha() or token in self._known:
+            return [token]
+        import wordninja  # only for the rare message that needs it (import costs 80 ms)
+
+        parts = [str(p) for p in wordninja.split(token)]
+        out: list[str] = []
+        i = 0
+        while i < len(parts):
+            for j in range(len(parts), i + 1, -1):
+                joined = "".join(parts[i:j])
+                if joined in self._domain:
+                    out.append(joined)
+                    i = j
+                    break
+            else:
+                out.append(parts[i])
+                i += 1
+        return out if len(out) > 1 else [token]
+
     def _base_tokens(self, text: str) -> list[str]:
         """Clean, split and expand contractions (no spelling or synonyms)."""
         out: list[str] = []
         cleaned = self._clean(text)
+        if _SPACED.search(cleaned):
+            cleaned = self._join_spaced(cleaned)
         repeats = _REPEATS.search(cleaned) is not None
         for raw in _TOKEN.findall(cleaned):
             token = _REPEATS.sub(r"\1\1", raw) if repeats else raw
             if token not in self._contractions and token.endswith("'s"):
                 token = token[:-2]  # possessive: "mum's pump" -> "mum pump"
             expansion = self._contractions.get(token, token.replace("'", ""))
-            out.extend(expansion.split())
+            for word in expansion.split():
+                for part in self._split_run_together(word):
+                    out.extend(self._contractions.get(part, part).split())
         return out
 
     def _spell(self, token: str) -> str:
@@ -145,6 +200,8 @@ class Normaliser:
         single = re.sub(r"([a-z])\1+", r"\1", token)  # "helpp" -> "help"
         if single != token and single in self._known:
             return single
+        if token.endswith("in") and token + "g" in self._known:
+            return token + "g"  # dropped g: "weanin" -> "weaning", "droppin" -> "dropping"
         if len(token) < 4:
             return token
         limit = 1 if len(token) <= 7 else 2

@@ -98,7 +98,8 @@ _N = rf"(\d+(?:\.\d+)?|(?:(?:a|one) hundred (?:and )?)?(?:{_NUMBER_WORDS})(?:[ -
 _TEMPERATURE = [
     # "temp 39.2", "temperature of 102", "fever 38 , 5", "febrile 39", "t 39.4", "pyrexial 38.6"
     re.compile(
-        rf"\b(?:temperature|temp|fever|febrile|pyrexial|t|spiking|spiked|hot)"
+        rf"\b(?:temperature|temp|temps|fever|febrile|pyrexial|t|spiking|spiked|hot|thermometer|"
+        rf"reading|reads|says|measured|running)"
         rf"(?: \w+){{0,3}}? {_N}(?: , (\d))?(?: ?(?:degrees|c|f|celsius|fahrenheit)\b)?"
     ),
     # "39.5 c", "102.4f", "38 , 5 degrees", "a hundred and two degrees"
@@ -109,7 +110,10 @@ _BP = [
     re.compile(r"\b(?:systolic|sbp|sys)(?: \w+){0,2}? (\d{2,3})\b"),
 ]
 _USUAL = re.compile(r"\b(?:usual|usually|normal|normally|baseline|base line|runs|typically)\b")
-_DOSE_UNIT = r"(?:tablets?|tabs?|pills?|capsules?|doses?|sachets?|caps)"
+_DOSE_UNIT = (
+    r"(?:tablets?|tabs?|pills?|capsules?|doses?|sachets?|caps|baclofen|"
+    r"of (?:them|those|these|his|her|my|the) (?:\w+ )?(?:tablets?|pills?))"
+)
 _MANY = [
     # "took 4 tablets", "swallowed six of his pills", "had 3 doses"
     re.compile(
@@ -120,7 +124,8 @@ _MANY = [
     # "4 tablets at once", "6 pills in one go"
     re.compile(
         rf"\b{_N} (?:\w+ ){{0,3}}?{_DOSE_UNIT} (?:\w+ ){{0,2}}(?:at once|at the same time|"
-        rf"in one go|together|all at once|in one hit|within an hour|in an hour)\b"
+        rf"in one go|together|all at once|in one hit|within an hour|in an hour|in (?:\d+|a|an|one|"
+        rf"two|three|half an) (?:hrs?|hours?|h|minutes|mins))\b"
     ),
     # "a week's worth", "3 days of tablets", "two days doses at once"
     re.compile(

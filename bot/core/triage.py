@@ -28,6 +28,8 @@ _SENTENCE_END = {".", "?", "!", ";", ":"}
 # Words that negate before a sign but describe it inside one ("gasping, cannot get breath").
 _INABILITY = frozenset({"cannot"})
 _CLAUSE_END = {","}
+_LIST_JOINERS = frozenset({",", "or", "and", "nor", "/"})
+_LIST_ITEMS = 6  # how many list items a negation may cover
 
 
 # The sign families of the contract (section 1), in the order that decides which leads when
@@ -70,6 +72,12 @@ class QualifierModel(BaseModel):
     still_happening: list[str]
     happening_now: list[str]
     idioms: list[str] = Field(default_factory=list)
+    plans: list[str] = Field(default_factory=list)
+    plans_are_signs: list[str] = Field(default_factory=list)
+    all_clear: list[str] = Field(default_factory=list)
+    now: list[str] = Field(default_factory=list)
+    present_tense: list[str] = Field(default_factory=list)
+    never_cleared: list[str] = Field(default_factory=list)
 
 
 class SignModel(BaseModel):
@@ -81,6 +89,7 @@ class SignModel(BaseModel):
     any: list[str] = Field(default_factory=list)
     context: list[str] = Field(default_factory=list)
     none: list[str] = Field(default_factory=list)  # the sign does not fire if one is present
+    near: int | None = Field(default=None, ge=1)  # its `all` entries within this many sentences
     intent: str
     family: str
     keep: bool = False  # the sign's intent is never replaced by intent_by_context
@@ -164,6 +173,21 @@ class TriageResult:
     maybe_now: bool = False  # a danger sign was mentioned but held back as general or past
     held_back: tuple[str, ...] = field(default=())
     pump: bool = False  # the message or the profile says the person has a pump
+
+
+PROFILE_CONCEPTS = ("profile_pump_only", "profile_oral_only")  # from sign-up, not the words
+
+
+def _near(sign: SignModel, where: dict[str, set[int]]) -> bool:
+    """All of the sign's `all` entries are present within `near` consecutive sentences."""
+    span = sign.near or 1
+    places = [set().union(*(where.get(c, set()) for c in entry.split("|"))) for entry in sign.all]
+    if any(not p for p in places):
+        return True  # a concept known without a place (from the profile): nothing to measure
+    return any(
+        all(any(start <= i < start + span for i in p) for p in places)
+        for start in set().union(*places)
+    )
 
 
 def _has(entry: str, found: set[str]) -> bool:
@@ -261,7 +285,9 @@ class Triage:
             clash = sorted(set(rules.concepts) & set(NUMBER_CONCEPTS))
             if clash:
                 raise DataError(f"{where}: concepts {clash} are read from numbers (numbers.py)")
-            self._concepts = frozenset(rules.concepts) | frozenset(NUMBER_CONCEPTS)
+            self._concepts = (
+                frozenset(rules.concepts) | frozenset(NUMBER_CONCEPTS) | frozenset(PROFILE_CONCEPTS)
+            )
             self._concept_order = (*rules.concepts, *NUMBER_CONCEPTS)
             self._combined = {
                 name: _compile_named(
@@ -285,6 +311,12 @@ class Triage:
             self._still = _compile_any(q.still_happening)
             self._happening_now = _compile_any(q.happening_now)
             self._idioms = _compile_any(q.idioms) if q.idioms else None
+            self._plans = _compile_any(q.plans) if q.plans else None
+            self._plans_are_signs = frozenset(q.plans_are_signs)
+            self._all_clear = _compile_any(q.all_clear) if q.all_clear else None
+            self._now = _compile_any(q.now) if q.now else None
+            self._present_tense = frozenset(q.present_tense)
+            self._never_cleared = frozenset(q.never_cleared)
         except re.error as exc:
             raise DataError(f"{where}: a pattern is not a valid regular expression: {exc}") from exc
         self._negators = {n for n in q.negators if " " not in n}
@@ -342,6 +374,16 @@ class Triage:
             if any(c in mentioned for c in rule.when) and all(c in mentioned for c in rule.also):
                 return rule.intent
         return sign.intent
+
+    @staticmethod
+    def _profile_concepts(profile: Profile | None) -> set[str]:
+        """What sign-up tells triage: a pump alone (tablets lost are the backup supply), or
+        tablets alone ("the refill" is the pharmacy's)."""
+        if profile is None:
+            return set()
+        return {"pump": {"profile_pump_only"}, "oral": {"profile_oral_only"}}.get(
+            profile.route or "", set()
+        )
 
     def _family_for(self, sign: SignModel, mentioned: set[str]) -> str:
         """The sign's family, unless the message names a cause that moves it (first rule)."""
@@ -403,10 +445,70 @@ class Triage:
         if any(w in self._negators or w.endswith("n't") for w in before):
             return True
         joined = tuple(before)
-        return any(
+        if any(
             joined[i : i + len(p)] == p
             for p in self._negator_phrases
             for i in range(len(joined) - len(p) + 1)
+        ):
+            return True
+        return self._list_negated(sentence[: match.start].split())
+
+    def _list_negated(self, words: list[str]) -> bool:
+        """A negation at the head of a list covers its items: "no fever, itching or stiffness".
+
+        Walks back from the match over short items (at most three words) joined by commas,
+        "or", "and" or "nor"; any other word ends the list.
+        """
+        i = len(words) - 1
+        if i < 0 or words[i] not in _LIST_JOINERS:
+            return False
+        for _ in range(_LIST_ITEMS):
+            while i >= 0 and words[i] in _LIST_JOINERS:
+                i -= 1
+            end = i
+            while i >= 0 and words[i] not in _LIST_JOINERS:
+                if words[i] in self._negators:
+                    return True
+                if end - i >= 3:
+                    return False  # a long stretch: a new clause, not a list item
+                i -= 1
+            if i < 0:
+                return False
+        return False
+
+    def _told_as_past(self, texts: list[str]) -> list[bool]:
+        """Per sentence: is it told as the past or as all-clear, not as now?
+
+        A message that says all is well now ("to be clear, nothing happening now") counts a sign
+        only in a sentence with a `now` word. A story begun with a history marker ("Two years
+        ago my brother ...") goes on in the past tense until a sentence uses the present tense
+        or a `now` word.
+        """
+        now = [bool(self._now and self._now.search(t)) for t in texts]
+        clear = any(self._all_clear and self._all_clear.search(t) for t in texts)
+        out: list[bool] = []
+        story = False
+        for text, is_now in zip(texts, now, strict=True):
+            present = is_now or bool(self._present_tense & set(text.split()))
+            if present:
+                story = False
+            out.append((clear and not is_now) or (story and not present))
+            if self._history.search(text) and not is_now:
+                story = True
+        return out
+
+    def _in_the_past(self, sentence: str, match: _LocalMatch) -> bool:
+        """History, not now: a history marker in the match's clause ("had a fit 10 years
+        ago"), or earlier in its sentence when nothing in the sentence says it is happening
+        ("Last March my son, who was two, swallowed one"); never when it is "again" or "now"."""
+        clause = self._clause_around(sentence, match.start, match.end)
+        if self._still.search(clause):
+            return False
+        if self._history.search(clause):
+            return True
+        earlier = self._history.search(sentence, 0, match.start)
+        return earlier is not None and not (
+            self._still.search(sentence) or self._present.search(sentence)
         )
 
     def _excluded(self, concept: str, sentence: str, match: _LocalMatch) -> bool:
@@ -444,9 +546,10 @@ class Triage:
 
     def _concept_status(
         self, sentences: list[_Sentence], happening_now: bool
-    ) -> tuple[set[str], set[str], set[str]]:
-        """Return (present, mentioned-but-not-negated, held back as general or past)."""
-        present: set[str] = set()
+    ) -> tuple[dict[str, set[int]], set[str], set[str]]:
+        """Return (present, with the sentences it is present in; mentioned-but-not-negated;
+        held back as general or past)."""
+        present: dict[str, set[int]] = {}
         mentioned: set[str] = set()
         held_back: set[str] = set()
         # One scan per concept over the whole message; sentences are joined by newlines,
@@ -460,7 +563,9 @@ class Triage:
             offset += len(text) + 1
         present_now: dict[int, bool] = {}
         first_frame: dict[int, int] = {}
+        first_plan: dict[int, int] = {}
         full = self._blank_idioms(full)
+        told = self._told_as_past(texts)
         numbers: dict[str, list[tuple[int, int]]] = {}
         for finding in read_numbers(full):
             numbers.setdefault(finding.concept, []).append((finding.start, finding.end))
@@ -472,14 +577,24 @@ class Triage:
                 if self._negated(text, local) or self._excluded(name, text, local):
                     continue
                 mentioned.add(name)
-                clause = self._clause_around(text, local.start, local.end)
-                if self._history.search(clause) and not self._still.search(clause):
+                if self._in_the_past(text, local) or (
+                    told[index] and name not in self._never_cleared
+                ):
                     held_back.add(name)
                     continue
                 if index not in first_frame:
                     frame = self._hypothetical.search(text)
                     first_frame[index] = frame.start() if frame else len(text) + 1
+                    plan = self._plans.search(text) if self._plans else None
+                    first_plan[index] = plan.start() if plan else len(text) + 1
                     present_now[index] = bool(self._present.search(text))
+                if (
+                    first_plan[index] < local.start
+                    and name not in self._plans_are_signs
+                    and not present_now[index]
+                ):
+                    held_back.add(name)
+                    continue
                 if (
                     first_frame[index] < local.start
                     and not present_now[index]
@@ -487,16 +602,15 @@ class Triage:
                 ):
                     held_back.add(name)
                     continue
-                present.add(name)
-                break
-        return present, mentioned, held_back - present
+                present.setdefault(name, set()).add(index)
+        return present, mentioned, held_back - present.keys()
 
     def assess(self, normalised_text: str, profile: Profile | None = None) -> TriageResult:
         tokens = tuple(normalised_text.split())
         sentences = self._sentences(tokens)
         happening_now = bool(self._happening_now.search(normalised_text))
-        present, mentioned, held_back = self._concept_status(sentences, happening_now)
-        return self.assess_concepts(present, mentioned, held_back, profile)
+        where, mentioned, held_back = self._concept_status(sentences, happening_now)
+        return self.assess_concepts(set(where), mentioned, held_back, profile, where)
 
     @property
     def concepts(self) -> frozenset[str]:
@@ -509,6 +623,7 @@ class Triage:
         mentioned: set[str] | None = None,
         held_back: set[str] | None = None,
         profile: Profile | None = None,
+        where: dict[str, set[int]] | None = None,
     ) -> TriageResult:
         """The signs, level and family for concepts already known to be present.
 
@@ -520,8 +635,12 @@ class Triage:
             raise ValueError(f"unknown triage concepts: {sorted(unknown)}")
         mentioned = set(present) if mentioned is None else mentioned
         held_back = set() if held_back is None else held_back
-        context = set(mentioned)
-        if profile is not None and profile.on_pump:
+        present = set(present) | self._profile_concepts(profile)
+        context = set(mentioned) | present
+        oral_only = profile is not None and profile.route == "oral"
+        if (profile is not None and profile.on_pump) or (
+            "refill_word" in mentioned and not oral_only
+        ):
             context.add("pump_context")
         either = present | held_back
         shown = [
@@ -534,7 +653,8 @@ class Triage:
         fired = [
             sign
             for sign in shown
-            if not sign.context or any(_has(c, context) for c in sign.context)
+            if (not sign.context or any(_has(c, context) for c in sign.context))
+            and (sign.near is None or where is None or _near(sign, where))
         ]
         # A sign whose words are there but whose situation is not ("itchy, no rash" with no
         # pump and no missed doses): the contract calls it routine (a side effect).

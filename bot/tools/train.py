@@ -118,28 +118,27 @@ def load_rows(engine: Engine, files: Sequence[Path]) -> list[Row]:
     return rows
 
 
-def _matrix(rows: Sequence[Row]) -> tuple[Any, list[str], np.ndarray[Any, Any]]:
+def _matrix(rows: Sequence[Row]) -> tuple[Any, np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The TF-IDF (binary, l2-normalised) matrix over the feature ids seen at least MIN_DF
+    times, those ids (sorted) and their IDF."""
     from scipy.sparse import csr_matrix
 
     feats = [features(r.words, r.route, r.role) for r in rows]
-    df: dict[str, int] = {}
-    for fs in feats:
-        for f in fs:
-            df[f] = df.get(f, 0) + 1
-    vocab = sorted(f for f, c in df.items() if c >= MIN_DF)
-    index = {f: i for i, f in enumerate(vocab)}
+    ids, df = np.unique(np.concatenate(feats), return_counts=True)
+    used = ids[df >= MIN_DF]
     n = len(rows)
-    idf = np.array([np.log((1 + n) / (1 + df[f])) + 1.0 for f in vocab], dtype=np.float32)
+    idf = (np.log((1 + n) / (1 + df[df >= MIN_DF])) + 1.0).astype(np.float32)
     indptr, indices, values = [0], [], []
-    for fs in feats:
-        ids = sorted(index[f] for f in fs if f in index)
-        v = idf[ids].astype(np.float64)
-        norm = np.sqrt(v @ v) if ids else 1.0
-        indices.extend(ids)
+    for f in feats:
+        pos = np.minimum(np.searchsorted(used, f), len(used) - 1)
+        cols = np.sort(pos[used[pos] == f])
+        v = idf[cols].astype(np.float64)
+        norm = np.sqrt(v @ v) if len(cols) else 1.0
+        indices.extend(cols.tolist())
         values.extend((v / norm).tolist())
         indptr.append(len(indices))
-    x = csr_matrix((values, indices, indptr), shape=(n, len(vocab)), dtype=np.float64)
-    return x, vocab, idf
+    x = csr_matrix((values, indices, indptr), shape=(n, len(used)), dtype=np.float64)
+    return x, used, idf
 
 
 def _binary(c: float) -> Any:
@@ -178,11 +177,11 @@ def _threshold(probs: np.ndarray[Any, Any], y: np.ndarray[Any, Any], budget: flo
 
 def build(rows: Sequence[Row], report: Callable[[str], None] = print) -> dict[str, Any]:
     """Fit every head on `rows`; return the arrays of a model file (without its digest)."""
-    x, vocab, idf = _matrix(rows)
+    x, buckets, idf = _matrix(rows)
     groups = np.array([r.group for r in rows])
     labelled = np.array([r.safety is not None for r in rows])
     report(
-        f"{len(rows)} messages ({int(labelled.sum())} with safety labels), {len(vocab)} features"
+        f"{len(rows)} messages ({int(labelled.sum())} with safety labels), {len(buckets)} features"
     )
 
     everyone = np.ones(len(rows), bool)
@@ -223,7 +222,7 @@ def build(rows: Sequence[Row], report: Callable[[str], None] = print) -> dict[st
         biases.extend(float(b) for b in fitted.intercept_)
     report(f"family head: {len(names['families'])} families; intents: {len(names['intents'])}")
     return {
-        "vocabulary": np.frombuffer("\n".join(vocab).encode("utf-8"), dtype=np.uint8),
+        "buckets": buckets,
         "idf": idf,
         "weights": np.vstack(columns).T.astype(np.float16),
         "bias": np.array(biases, dtype=np.float64),
@@ -235,7 +234,7 @@ def build(rows: Sequence[Row], report: Callable[[str], None] = print) -> dict[st
 
 
 def train(report: Callable[[str], None] = print) -> Path:
-    engine = Engine.load()
+    engine = Engine.load(learned=False)
     files = data_files()
     arrays = build(load_rows(engine, files), report)
     MODEL_FILE.parent.mkdir(parents=True, exist_ok=True)
