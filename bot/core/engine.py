@@ -185,11 +185,11 @@ class Engine:
         g = analysis.guard
         op = analysis.opinion
         limits = self.learned.thresholds
+        safety = self._safety(analysis.triage, op, analysis.words)
         return self._decide(
             analysis.text,
-            self._safety(analysis.triage, op, analysis.words),
-            g.personal_dosing
-            or op.dosing >= (GENERAL_DOSING_BAR if g.general_question else limits["dosing"]),
+            safety,
+            g.personal_dosing or self._learned_dosing(analysis, safety.level),
             g.domain,
             g.other_topic,
             op.out_of_scope >= limits["out_of_scope"],
@@ -232,6 +232,15 @@ class Engine:
             families=(family, *(f for f in rules.families if f != family)),
             learned=True,
         )
+
+    def _learned_dosing(self, analysis: Analysis, level: Safety) -> bool:
+        """The learned model's view that this is a personal dosing request: only for routine
+        messages (a danger leads with its safety reply and the answer that fits it), and only
+        when very sure if the question is asked in general."""
+        if level is not Safety.ROUTINE:
+            return False
+        bar = GENERAL_DOSING_BAR if analysis.guard.general_question else None
+        return analysis.opinion.dosing >= (bar or self.learned.thresholds["dosing"])
 
     def _knowledge_intent(self, op: Opinion, suggested: str | None = None) -> str | None:
         """The learned head's best knowledge intent, with the rules' suggestion given a head

@@ -26,6 +26,8 @@ CONCEPTS = (
     "number_slow_breathing",  # respiratory rate of 10 or less
     "number_low_oxygen",  # oxygen saturation under 92%
     "number_low_gcs",  # Glasgow coma scale 12 or less
+    "number_refill_overdue",  # a refill due on a day of the month that "today" is past
+    "number_refill_at_risk",  # the clinic's first date comes after the pump's alarm date
 )
 
 _UNITS = {
@@ -102,6 +104,11 @@ _TEMPERATURE = [
         rf"reading|reads|says|measured|running)"
         rf"(?: \w+){{0,3}}? {_N}(?: , (\d))?(?: ?(?:degrees|c|f|celsius|fahrenheit)\b)?"
     ),
+    # "she's 39.6", "he is 102.4": a number with one decimal in a fever's range is a temperature
+    re.compile(
+        r"\b(?:is|s|was|at|hit|hits|reached|up to|now|of|reading)\b "
+        r"(3[5-9]\.\d|4[0-3]\.\d|9[5-9]\.\d|10[0-9]\.\d)\b()()"
+    ),
     # "39.5 c", "102.4f", "38 , 5 degrees", "a hundred and two degrees"
     re.compile(rf"\b{_N}(?: , (\d))? ?(c|f|celsius|fahrenheit|degrees)\b"),
 ]
@@ -110,20 +117,24 @@ _BP = [
     re.compile(r"\b(?:systolic|sbp|sys)(?: \w+){0,2}? (\d{2,3})\b"),
 ]
 _USUAL = re.compile(r"\b(?:usual|usually|normal|normally|baseline|base line|runs|typically)\b")
+# "10 mg tablets" names a strength, not a count.
+_NOT_A_STRENGTH = r"(?! ?(?:mg|ml|mls|mcg|g|milligrams?|micrograms?|millilitres?|milliliters?)\b)"
 _DOSE_UNIT = (
     r"(?:tablets?|tabs?|pills?|capsules?|doses?|sachets?|caps|baclofen|"
-    r"of (?:them|those|these|his|her|my|the) (?:\w+ )?(?:tablets?|pills?))"
+    r"of (?:them|those|these)|"
+    r"of (?:his|her|my|the|their) (?:\w+ )?(?:tablets?|pills?|baclofen|meds))"
 )
 _MANY = [
     # "took 4 tablets", "swallowed six of his pills", "had 3 doses"
     re.compile(
         rf"\b(?:took|taken|swallowed|ate|eaten|had|has had|given|gave|"
-        rf"downed|chewed|necked|popped|consumed) (?:\w+ ){{0,3}}?{_N} "
+        rf"downed|chewed|necked|popped|consumed) (?:\w+ ){{0,3}}?{_N}{_NOT_A_STRENGTH} "
         rf"(?:\w+ ){{0,3}}?{_DOSE_UNIT}\b"
     ),
     # "4 tablets at once", "6 pills in one go"
     re.compile(
-        rf"\b{_N} (?:\w+ ){{0,3}}?{_DOSE_UNIT} (?:\w+ ){{0,2}}(?:at once|at the same time|"
+        rf"\b{_N}{_NOT_A_STRENGTH} (?:\w+ ){{0,3}}?{_DOSE_UNIT} (?:\w+ ){{0,2}}(?:at once|"
+        rf"at the same time|"
         rf"in one go|together|all at once|in one hit|within an hour|in an hour|in (?:\d+|a|an|one|"
         rf"two|three|half an) (?:hrs?|hours?|h|minutes|mins))\b"
     ),
@@ -194,7 +205,16 @@ def read_numbers(text: str) -> Iterator[Finding]:
     """Every finding in normalised text (lower case, words separated by single spaces)."""
     if not any(ch.isdigit() for ch in text) and not _WORDY.search(text):
         return
-    for reader in (_temperatures, _blood_pressures, _dose_counts, _measuring, _ages, _observations):
+    readers = (
+        _temperatures,
+        _blood_pressures,
+        _dose_counts,
+        _measuring,
+        _ages,
+        _observations,
+        _refill_dates,
+    )
+    for reader in readers:
         yield from reader(text)
 
 
@@ -296,6 +316,35 @@ def _observations(text: str) -> Iterator[Finding]:
     for m in _GCS.finditer(text):
         if 3 <= int(m.group(1)) <= 12:
             yield Finding("number_low_gcs", m.start(), m.end())
+
+
+_DAY = r"(\d{1,2})(?:st|nd|rd|th)?\b"
+_REFILL_DAY = re.compile(
+    rf"\b(?:refill|appointment|appt)(?: \w+){{0,6}}? (?:on|was|for|is|due)(?: the)? {_DAY}"
+)
+_TODAY = re.compile(rf"\b(?:today is|today s|it is now|now it is|it is|its)(?: the)? {_DAY}")
+_ALARM_DAY = re.compile(rf"\balarm(?: date)?(?: \w+){{0,6}}? (?:is|on|for|of|says)(?: the)? {_DAY}")
+_CLINIC_DAY = re.compile(
+    rf"\b(?:until|till|not before|earliest|first|next|only|slot|booked for|book us for|"
+    rf"see (?:him|her|us|me|them))(?: \w+){{0,4}}? (?:the |on the |is the |on )?{_DAY}"
+)
+
+
+def _refill_dates(text: str) -> Iterator[Finding]:
+    """Two days of the month compared: a refill due on the 3rd when "today is the 9th", or the
+    clinic's first slot on the 20th when the alarm date is the 16th (same month assumed)."""
+    if "refill" not in text and "alarm" not in text:
+        return
+    today = _TODAY.search(text)
+    for m in _REFILL_DAY.finditer(text):
+        due = int(m.group(1))
+        if today and 1 <= due < int(today.group(1)) <= 31:
+            yield Finding("number_refill_overdue", m.start(), m.end())
+    alarm = _ALARM_DAY.search(text)
+    if alarm:
+        for m in _CLINIC_DAY.finditer(text):
+            if 1 <= int(alarm.group(1)) < int(m.group(1)) <= 31:
+                yield Finding("number_refill_at_risk", m.start(), m.end())
 
 
 def _usual_systolic(text: str, after: int) -> int | None:

@@ -574,7 +574,9 @@ class Triage:
                 index = bisect.bisect_right(starts, start) - 1
                 text, base = texts[index], starts[index]
                 local = _LocalMatch(start - base, end - base, full[start:end], pattern)
-                if self._negated(text, local) or self._excluded(name, text, local):
+                # A value is a value ("cannot see her until the 20th"): no negation to check.
+                negated = name not in numbers and self._negated(text, local)
+                if negated or self._excluded(name, text, local):
                     continue
                 mentioned.add(name)
                 if self._in_the_past(text, local) or (
@@ -596,7 +598,7 @@ class Triage:
                     held_back.add(name)
                     continue
                 if (
-                    first_frame[index] < local.start
+                    first_frame[index] <= local.start
                     and not present_now[index]
                     and not happening_now
                 ):
