@@ -94,7 +94,7 @@ def build(
     content = dialogue.content
     store = open_store(settings.database_url)
     words = load_care_words(content.facts)
-    checklist = Checklist(load_checklist(content.facts))
+    checklist = Checklist(load_checklist(content.facts), dialogue.engine.triage)
     care_service = CareService(store, clock, words)
     # Every reminder is worded by the reminder flows, but the checklist's re-check (worded by
     # the checklist); every caregiver alert gets "I'm on it" and "Called the clinic".

@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     bot_timezone: str = "UTC"  # the default for scheduled work until a person sets theirs
-    emergency_region: Literal["US", "CA", "UK", "EU", "AU"] = "US"
+    emergency_region: Literal["US", "CA", "UK", "IE", "EU", "AU"] = "US"
     approved_answers_only: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 

@@ -24,6 +24,9 @@ DOSE_INSTRUCTION = re.compile(
     re.IGNORECASE,
 )
 DOSE_AMOUNT = re.compile(r"\b\d+(\.\d+)?\s?(mg|mcg|ml)\b", re.IGNORECASE)
+# The one amount a plain voice may name: the label's maximum for any adult, said as general
+# information and "not a dose for you" (contract: the label's maximum is general information).
+LABEL_MAXIMUM = re.compile(r"label's most for any adult", re.IGNORECASE)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +46,11 @@ def test_no_patient_or_caregiver_text_gives_a_dose(content: Content) -> None:
         for voice in ("patient", "caregiver"):
             text = answer.voices.get(voice)
             assert not DOSE_INSTRUCTION.search(text), f"{answer.id}/{voice}: {text}"
-            assert not DOSE_AMOUNT.search(text), f"{answer.id}/{voice} names an amount"
+            for line in text.splitlines():
+                if DOSE_AMOUNT.search(line):
+                    assert LABEL_MAXIMUM.search(line), (
+                        f"{answer.id}/{voice} names an amount: {line}"
+                    )
 
 
 def test_every_number_in_an_answer_is_in_one_of_its_facts(content: Content) -> None:
@@ -67,14 +74,15 @@ def test_every_answer_cites_sources_of_its_own_facts(content: Content) -> None:
 
 
 def test_reading_level_and_length_of_plain_answers(content: Content) -> None:
-    rows = [r for r in build_rows(content) if not r.intent.startswith("safety.")]
-    plain = [r for r in rows if r.voice in ("patient", "caregiver")]
+    rows = build_rows(content)
+    plain = [r for r in rows if not r.safety and r.voice in ("patient", "caregiver")]
     for row in plain:
         assert row.grade <= 6.0, f"{row.intent}/{row.voice}: grade {row.grade}"
         assert 40 <= row.words <= 130, f"{row.intent}/{row.voice}: {row.words} words"
     assert statistics.median(r.grade for r in plain) <= 4.5
-    assert statistics.median(r.dale_chall for r in plain) <= 7.5
+    assert statistics.median(r.dale_chall for r in plain) <= 7.0
     assert summary_problems(content, rows) == []
+    assert [r for r in rows if r.problems] == []
 
 
 def test_nothing_is_approved_without_a_named_reviewer(content: Content) -> None:
@@ -101,3 +109,31 @@ def test_approved_only_shows_an_honest_fallback_and_still_leads_with_safety(
     emergency = strict.text(Session(), "he is having a seizure")
     assert emergency.messages[0].kind == "emergency"
     assert "Call 911 now" in emergency.messages[0].text
+
+
+def test_the_clinical_corrections_of_the_review_hold(content: Content) -> None:
+    """Every item of the review's clinical corrections is a content-check rule, and holds."""
+    from bot.tools.content_check import CORRECTIONS, correction_problems
+
+    topics = {rule.item.split(":")[0] for rule in CORRECTIONS}
+    assert topics >= {
+        "caregiver guide", "confusion", "older adults", "kidney", "breastfeeding", "side effects",
+        "alcohol", "taper", "overdose", "MRI", "pump problems", "forms", "how to take",
+    }  # fmt: skip
+    assert correction_problems(content) == []
+
+
+def test_a_correction_undone_is_caught(content: Content) -> None:
+    from dataclasses import replace
+
+    from bot.tools.content_check import correction_problems
+
+    alcohol = content.answers["interactions_alcohol"]
+    voices = alcohol.voices.model_copy(
+        update={"patient": "Avoid alcohol until you know how baclofen affects you."}
+    )
+    undone = replace(
+        content,
+        answers={**content.answers, alcohol.id: alcohol.model_copy(update={"voices": voices})},
+    )
+    assert any("drinking is fine later" in p for p in correction_problems(undone))

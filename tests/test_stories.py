@@ -5,9 +5,12 @@ A story names the people in it (with the choices they already made) and lists st
 one thing a person does (`start`, `say`, `command`, `press` a button by its label) or time
 passing (`until` someone is offered a button, or `after` a while), with what must come back:
 `contains`, `not_contains` and `buttons` for the person who acted, `to` for what others received,
-`first_kind` where the kind of a message can be seen (the companion; a door shows no kinds).
+`first_kind` where the kind of a message can be seen (the companion; a door shows no kinds);
+`first_line` (words the first line of the first message must hold, in any case) and
+`max_lines` (the most lines that first message may have: a safety reply before any answer).
 `remember` keeps a value from a reply (a link code) for later steps, as `{name}`. A step with
-`doors` runs only there (only Telegram keeps old messages' buttons pressable).
+`doors` runs only there (only Telegram keeps old messages' buttons pressable); a story with
+`doors` runs only on those ways in.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ class Seen:
     text: str = ""
     buttons: list[str] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
+    first: str = ""  # the first message's text
 
 
 # -- the ways in -------------------------------------------------------------------------------
@@ -122,6 +126,7 @@ class ByCompanion(Way):
             "\n".join(m.text for m in messages),
             [b.label for m in messages for b in m.buttons],
             [m.kind for m in messages],
+            messages[0].text if messages else "",
         )
 
     async def act(self, who: str, step: dict[str, Any], text: str) -> None:
@@ -176,7 +181,8 @@ class ByConsole(Way):
         labels = re.findall(r"^    \d+\) (.*)$", printed, flags=re.MULTILINE)
         lines = (line.strip() for line in printed.splitlines())
         text = "\n".join(line.removeprefix("!!! ").removeprefix("! ") for line in lines)
-        return Seen(text, labels)
+        first = next((block for block in text.split("\n\n") if block.strip()), "")
+        return Seen(text, labels, first=first.strip())
 
     async def act(self, who: str, step: dict[str, Any], text: str) -> None:
         console = self.consoles[who]
@@ -227,9 +233,11 @@ class ByTelegram(Way):
 
     def seen(self, who: str, since: dict[str, int]) -> Seen:
         shown = self._shown(who)[since[who] :]
+        texts = [str(m.get("text") or m.get("caption") or "") for m in shown]
         return Seen(
-            "\n".join(str(m.get("text") or m.get("caption") or "") for m in shown),
+            "\n".join(texts),
             [label for m in shown for label in buttons(m)],
+            first=texts[0] if texts else "",
         )
 
     async def act(self, who: str, step: dict[str, Any], text: str) -> None:
@@ -271,6 +279,16 @@ def _check(seen: Seen, checks: dict[str, Any], where: str) -> None:
         assert label in seen.buttons, f"{where}: no button {label!r}; offered {seen.buttons}"
     if "first_kind" in checks and seen.kinds:
         assert seen.kinds[0] == checks["first_kind"], f"{where}: kinds {seen.kinds}\n{seen.text}"
+    first_line = seen.first.splitlines()[0].lower() if seen.first else ""
+    for expected in checks.get("first_line", []):
+        assert expected.lower() in first_line, (
+            f"{where}: {expected!r} not in the first line\n{seen.text}"
+        )
+    if "max_lines" in checks:
+        lines = len(seen.first.splitlines())
+        assert lines <= checks["max_lines"], (
+            f"{where}: {lines} lines before any answer\n{seen.first}"
+        )
 
 
 async def _time_passes(way: Way, step: dict[str, Any], since: dict[str, int]) -> None:
@@ -374,8 +392,10 @@ async def _way(
         await way.app.stop()
 
 
-@pytest.mark.parametrize("door", DOORS)
-@pytest.mark.parametrize("story", _load(), ids=lambda s: s["name"])
+CASES = [(story, door) for story in _load() for door in story.get("doors", DOORS)]
+
+
+@pytest.mark.parametrize(("story", "door"), CASES, ids=[f"{s['name']}-{d}" for s, d in CASES])
 async def test_story(
     story: dict[str, Any],
     door: str,

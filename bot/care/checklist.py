@@ -6,6 +6,12 @@ signs grouped as the clinical facts group them (early / danger). Each tap toggle
 list is shown again with ticks; Done gives exactly one result: call the emergency number now,
 call the prescriber or pump clinic today, or keep watching and check again in N hours.
 
+The result is not decided here: every sign (and a missed refill or missed doses) stands for
+concepts of the triage rules (`intents/rules/triage.yaml`), and `Triage.assess_concepts` decides
+the level from the same signs table as a free-text message, so the checklist and triage can
+never disagree about which sign is an emergency. The emergency script names overdose or
+withdrawal as the ticked signs suggest.
+
 Every word, every sign, its group and the facts behind each line live in `content/checklist.yaml`,
 validated here on load (unknown fact ids, or a number that its cited facts do not contain, stop
 start-up). This module must never hold clinical or UI text, never do I/O after loading, never read
@@ -21,7 +27,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from bot.loading import load_yaml_model
+from bot.core.triage import Profile, Triage
+from bot.loading import DataError, load_yaml_model
 from bot.paths import data_dir
 from bot.reply.content import Fact, Voices, check_cited, fill
 from bot.reply.messages import Button, Message
@@ -30,6 +37,8 @@ PREFIX = "cl"  # button data: "cl:route:pump", "cl:cause:yes", "cl:t:itching", "
 ROUTES = ("pump", "tablets", "both")
 CAUSES = ("yes", "no", "unsure")
 OUTCOMES = ("emergency", "clinic_today", "watch")
+SUGGESTS = ("withdrawal", "overdose", "either")
+PROFILE_ROUTE = {"pump": "pump", "tablets": "oral", "both": "both"}
 STEPS = ("route", "cause", "signs")
 SEVERE = "severe"
 EARLY = "early"
@@ -37,6 +46,10 @@ EARLY = "early"
 OUTCOME_KIND = {"emergency": "emergency", "clinic_today": "urgent", "watch": "info"}
 
 Outcome = Literal["emergency", "clinic_today", "watch"]
+# The triage level, as the checklist's result.
+OUTCOME_OF_LEVEL: dict[str, Outcome] = {
+    "emergency": "emergency", "urgent": "clinic_today", "routine": "watch",
+}  # fmt: skip
 
 
 # -- the content file ----------------------------------------------------------------------
@@ -60,9 +73,10 @@ class Group(_Strict):
 class Sign(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z_]*$", max_length=24)
     group: Literal["early", "severe"]
-    label: str = Field(min_length=2, max_length=32)
+    label: str = Field(min_length=2, max_length=40)
     facts: list[str] = Field(min_length=1)
-    tablets_alone: Literal["clinic_today", "watch"] = "watch"
+    concepts: list[str] = Field(min_length=1)  # what triage reads for this sign
+    suggests: Literal["withdrawal", "overdose", "either"]  # named in the emergency script
 
 
 class Buttons(_Strict):
@@ -100,24 +114,34 @@ class Texts(_Strict):
 
 class Reasons(_Strict):
     severe_sign: Cited
+    severe_together: Cited
     missed_refill: Cited
     stopped_doses: Cited
     pump_early: Cited
-    tablets_sign: Cited
-    tablets_several: Cited
+    signs_today: Cited
     watch: Cited
 
 
 class Outcomes(_Strict):
-    emergency: Cited
+    emergency_withdrawal: Cited
+    emergency_overdose: Cited
+    emergency_either: Cited
     clinic_today: Cited
     watch: Cited
 
 
+class CauseConcepts(_Strict):
+    """What a "yes" (or "not sure") to the missed refill / missed doses question stands for."""
+
+    pump: list[str] = Field(min_length=1)
+    tablets: list[str] = Field(min_length=1)
+    both: list[str] = Field(min_length=1)
+
+
 class ChecklistSpec(_Strict):
     recheck_hours: int = Field(ge=1, le=24)
-    tablets_early_count: int = Field(ge=2, le=7)
-    tablets_early_count_facts: list[str] = Field(min_length=1)
+    cause_concepts: CauseConcepts
+    fever_note: Cited  # what "mild" and "high" fever mean, in numbers
     text: Texts
     buttons: Buttons
     groups: list[Group] = Field(min_length=2, max_length=2)
@@ -153,8 +177,17 @@ class ChecklistSpec(_Strict):
             rows.append((f"signs.{sign.id}", sign.facts, [sign.label]))
         for group in self.groups:
             rows.append((f"groups.{group.id}", group.facts, [group.title]))
-        rows.append(("tablets_early_count", self.tablets_early_count_facts, []))
+        rows.append(("fever_note", self.fever_note.facts, _voices(self.fever_note.voices)))
         return rows
+
+    def concepts(self) -> set[str]:
+        """Every triage concept a sign or an answer stands for."""
+        causes = self.cause_concepts
+        return {c for s in self.signs for c in s.concepts} | {
+            *causes.pump,
+            *causes.tablets,
+            *causes.both,
+        }
 
 
 def _voices(voices: Voices) -> list[str]:
@@ -230,33 +263,63 @@ class Step:
     notes: tuple[str, ...] = field(default=())
 
 
-def decide(spec: ChecklistSpec, route: str, cause: str, signs: tuple[str, ...]) -> Result:
-    """The one result for these answers (rules in the header of content/checklist.yaml)."""
+def triage_input(
+    spec: ChecklistSpec, route: str, cause: str, signs: tuple[str, ...]
+) -> tuple[set[str], Profile]:
+    """The triage concepts these answers stand for, and the profile (route) they give."""
+    present: set[str] = set()
+    for sign in (spec.sign(i) for i in signs):
+        if sign is not None:
+            present.update(sign.concepts)
+    if cause in ("yes", "unsure"):  # not sure counts as yes: the safer reading
+        present.update(getattr(spec.cause_concepts, route))
+    return present, Profile(route=PROFILE_ROUTE[route])
+
+
+def decide(
+    spec: ChecklistSpec, triage: Triage, route: str, cause: str, signs: tuple[str, ...]
+) -> Result:
+    """The one result for these answers: triage's level for the concepts they stand for."""
     known = [s for s in (spec.sign(i) for i in signs) if s is not None]
     ticked = tuple(s.id for s in known)
-    early = [s for s in known if s.group == EARLY]
+    present, profile = triage_input(spec, route, cause, ticked)
+    outcome = OUTCOME_OF_LEVEL[triage.assess_concepts(present, profile=profile).level.value]
+    missed = cause in ("yes", "unsure")
+    if outcome == "emergency":
+        reason = "severe_sign" if any(s.group == SEVERE for s in known) else "severe_together"
+    elif outcome == "clinic_today" and missed:
+        reason = "missed_refill" if route == "pump" else "stopped_doses"
+    elif outcome == "clinic_today":
+        reason = "pump_early" if route in ("pump", "both") else "signs_today"
+    else:
+        reason = "watch"
+    return Result(outcome, reason, route, cause, ticked)
 
-    def result(outcome: Outcome, reason: str) -> Result:
-        return Result(outcome, reason, route, cause, ticked)
 
-    if any(s.group == SEVERE for s in known):
-        return result("emergency", "severe_sign")
-    if cause in ("yes", "unsure"):  # not sure counts as yes: the safer reading
-        return result("clinic_today", "missed_refill" if route == "pump" else "stopped_doses")
-    if route in ("pump", "both") and early:
-        return result("clinic_today", "pump_early")
-    if any(s.tablets_alone == "clinic_today" for s in early):
-        return result("clinic_today", "tablets_sign")
-    if len(early) >= spec.tablets_early_count:
-        return result("clinic_today", "tablets_several")
-    return result("watch", "watch")
+def suggests(spec: ChecklistSpec, result: Result) -> str:
+    """What the ticked signs (and a missed refill or doses) point to: withdrawal, overdose, or
+    either; the emergency script names it."""
+    found = {s.suggests for s in (spec.sign(i) for i in result.signs) if s is not None}
+    if result.cause in ("yes", "unsure"):
+        found.add("withdrawal")
+    if found in ({"withdrawal"}, {"overdose"}):
+        return found.pop()
+    return "either"
 
 
 class Checklist:
-    """The checklist's steps, in any voice, for any door."""
+    """The checklist's steps, in any voice, for any door. It decides with `triage` (the rules
+    of `intents/rules/triage.yaml`, loaded when not given)."""
 
-    def __init__(self, spec: ChecklistSpec) -> None:
+    def __init__(self, spec: ChecklistSpec, triage: Triage | None = None) -> None:
         self.spec = spec
+        self.triage = triage or Triage.from_file(data_dir("intents") / "rules" / "triage.yaml")
+        unknown = sorted(spec.concepts() - self.triage.concepts)
+        if unknown:
+            raise DataError(f"content/checklist.yaml: unknown triage concepts: {unknown}")
+
+    def decide(self, route: str, cause: str, signs: tuple[str, ...]) -> Result:
+        return decide(self.spec, self.triage, route, cause, signs)
 
     def _b(self, key: str) -> str:
         return str(getattr(self.spec.buttons, key))
@@ -264,10 +327,6 @@ class Checklist:
     def _t(self, key: str, voice: str, **values: str) -> str:
         voices: Voices = getattr(self.spec.text, key)
         return fill(voices.get(voice), values)
-
-    def _severe(self, sign_id: str) -> bool:
-        sign = self.spec.sign(sign_id)
-        return sign is not None and sign.group == SEVERE
 
     def _stop(self) -> Button:
         return Button(self._b("cancel"), f"{PREFIX}:stop")
@@ -283,6 +342,12 @@ class Checklist:
         text = self._t(f"cause_ask_{state.route}", voice)
         return Message(text, (*buttons, self._stop()), kind="prompt")
 
+    def _danger_now(self, state: ChecklistState) -> bool:
+        """Whether the signs ticked so far already mean: call the emergency number now."""
+        if not (state.route and state.cause and state.signs):
+            return False
+        return self.decide(state.route, state.cause, state.signs).outcome == "emergency"
+
     def signs_message(self, state: ChecklistState, voice: str, number: str) -> Message:
         """The list of signs, grouped, with a tick on each one tapped."""
         lines = [self._t("signs_ask", voice)]
@@ -294,7 +359,8 @@ class Checklist:
                 mark = self._b("ticked" if sign.id in state.signs else "unticked")
                 lines.append(f"{mark} {sign.label}")
                 buttons.append(Button(f"{mark} {sign.label}", f"{PREFIX}:t:{sign.id}"))
-        if any(self._severe(s) for s in state.signs):
+        lines.insert(1, fill(self.spec.fever_note.voices.get(voice), {}))
+        if self._danger_now(state):
             lines.insert(0, self._t("severe_ticked", voice, emergency_number=number) + "\n")
         buttons.append(Button(self._b("done"), f"{PREFIX}:done"))
         buttons.append(self._stop())
@@ -320,7 +386,7 @@ class Checklist:
             state = replace(state, signs=signs)
             return Step(state, [self.signs_message(state, voice, number)])
         if kind == "done" and state.step == "signs" and state.route and state.cause:
-            result = decide(self.spec, state.route, state.cause, state.signs)
+            result = self.decide(state.route, state.cause, state.signs)
             return Step(None, [self.result_message(result, voice, number)], result)
         return Step(state, [], notes=("expired",))
 
@@ -334,7 +400,10 @@ class Checklist:
 
     def result_text(self, result: Result, voice: str, number: str) -> str:
         """The result as a person reads it: the step, what was ticked, and why."""
-        outcome: Cited = getattr(self.spec.outcomes, result.outcome)
+        name: str = result.outcome
+        if name == "emergency":
+            name = f"emergency_{suggests(self.spec, result)}"
+        outcome: Cited = getattr(self.spec.outcomes, name)
         reason: Cited = getattr(self.spec.reasons, result.reason)
         values = {"emergency_number": number, "hours": str(self.spec.recheck_hours)}
         return "\n\n".join(

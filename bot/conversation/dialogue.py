@@ -37,7 +37,8 @@ LONG_MESSAGE_CHARS = 2000  # longer messages are triaged whole; the person is to
 # is to the main question found
 
 ROUTES = ("oral", "pump", "both", "unsure")
-SETTINGS = ("role", "route", "region", "timezone")  # what /settings can change
+AGES = ("child", "adult")  # a caregiver is asked once whether they care for a child or an adult
+SETTINGS = ("role", "age", "route", "region", "timezone")  # what /settings can change
 MEDIA = ("voice", "sticker", "photo", "other")  # non-text messages a door may pass on
 
 
@@ -59,7 +60,8 @@ class Dialogue:
     def audience(self, session: Session) -> Audience:
         return Audience(
             voice=session.voice,
-            on_pump=session.profile.route in ("pump", "both"),
+            route=session.profile.route,
+            age=session.age if session.role == "caregiver" else None,
             region=session.region or self.default_region,
         )
 
@@ -82,7 +84,9 @@ class Dialogue:
             )
             return Message(t("consent_ask"), buttons, kind="prompt")
         regions = self.content.safety.emergency_numbers
-        choices: dict[str, Iterable[str]] = {"role": ROLES, "route": ROUTES, "region": regions}
+        choices: dict[str, Iterable[str]] = {
+            "role": ROLES, "age": AGES, "route": ROUTES, "region": regions,
+        }  # fmt: skip
         if step in choices:  # one button per choice: "role_patient" says it, "role:patient" is it
             options = tuple(Button(t(f"{step}_{c}"), f"{step}:{c}") for c in choices[step])
             return Message(t(f"{step}_ask"), options, kind="prompt")
@@ -106,6 +110,7 @@ class Dialogue:
         """
         for step, missing in (
             ("role", session.role is None),
+            ("age", session.role == "caregiver" and session.age is None),
             ("route", session.route is None),
             ("region", session.region is None),
         ):
@@ -147,6 +152,7 @@ class Dialogue:
             routes.command(name, self._reminder_command(command), personal=True)
         routes.button("consent", self.on_consent)
         routes.button("role", self.on_role)
+        routes.button("age", self.on_age)
         routes.button("route", self.on_route)
         routes.button("region", self.on_region)
         routes.button("tz", self.on_timezone)
@@ -233,8 +239,8 @@ class Dialogue:
         disclaimer = Message(
             self._t("disclaimer", emergency_number=self.number(session)), kind="info"
         )
-        session = replace(session, step="consent", onboarding=True, role=None, route=None,
-                          region=None, timezone=None)  # fmt: skip
+        session = replace(session, step="consent", onboarding=True, role=None, age=None,
+                          route=None, region=None, timezone=None)  # fmt: skip
         return Turn([disclaimer, self._ask("consent")], session)
 
     def text(self, session: Session, text: str) -> Turn:
@@ -336,6 +342,12 @@ class Dialogue:
             return self.expired(session)
         return self._chose(replace(session, role=value))
 
+    def on_age(self, visit: Visit, value: str) -> Turn:
+        session = visit.session
+        if value not in AGES or session.step != "age":
+            return self.expired(session)
+        return self._chose(replace(session, age=value))
+
     def on_route(self, visit: Visit, value: str) -> Turn:
         session = visit.session
         if value not in ROUTES or session.step != "route":
@@ -411,17 +423,16 @@ class Dialogue:
         return Turn([Message(f"{self._t('about')}\n\n{disclaimer}", kind="info")], visit.session)
 
     def on_emergency(self, visit: Visit, args: str) -> Turn:
-        audience = self.audience(visit.session)
-        safety = self.composer.safety_message(Safety.EMERGENCY, audience, pump=False)
-        answer = self.composer.answer_message("emergency_plan", audience, "emergency_plan")
-        return Turn([safety, answer], replace(visit.session, last_answer="emergency_plan"))
+        messages = self.composer.emergency_messages(self.audience(visit.session))
+        return Turn(messages, replace(visit.session, last_answer="emergency_plan"))
 
     def on_sources(self, visit: Visit, args: str) -> Turn:
         return Turn([Message(self.sources_text(visit.session), kind="info")], visit.session)
 
     def on_settings(self, visit: Visit, args: str) -> Turn:
         t, session = self._t, visit.session
-        buttons = tuple(Button(t(f"settings_{k}"), f"set:{k}") for k in SETTINGS)
+        shown = [k for k in SETTINGS if k != "age" or session.role == "caregiver"]
+        buttons = tuple(Button(t(f"settings_{k}"), f"set:{k}") for k in shown)
         intro = t(
             "settings_intro",
             role=t(f"role_{session.role}") if session.role else "-",

@@ -29,6 +29,7 @@ class Session:
 
     consent: bool | None = None
     role: str | None = None
+    age: str | None = None  # a caregiver's answer: the person they care for is a child or adult
     route: str | None = None
     region: str | None = None
     timezone: str | None = None  # an IANA zone name, such as "Europe/London"

@@ -21,7 +21,7 @@ KNOWLEDGE_IDS: tuple[str, ...] = (
     "older_adults_dementia", "pregnancy_breastfeeding", "sleep_apnea_breathing",
     "driving_alertness", "seizures_epilepsy", "storage_travel", "other_treatments", "pump_basics",
     "pump_refills", "pump_alarms", "pump_travel_mri", "pump_problems", "pump_safety_card",
-    "caregiver_guide", "emergency_plan",
+    "caregiver_guide", "emergency_plan", "autonomic_dysreflexia",
 )  # fmt: skip
 FEATURE_IDS: tuple[str, ...] = (
     "set_refill_reminder", "set_taper_reminder", "withdrawal_checklist", "link_caregiver",

@@ -80,7 +80,9 @@ async def test_onboarding_sets_every_choice_and_the_time_zone(
     role = await press(bot, "I agree")
     assert bot.sent(method="answerCallbackQuery"), "the button's spinner is stopped"
     assert "I care for someone who does" in buttons(role[-1])
-    route = await press(bot, "I care for someone who does")
+    age = await press(bot, "I care for someone who does")
+    assert list(buttons(age[-1])) == ["A child", "An adult"], "a caregiver is asked once"
+    route = await press(bot, "An adult")
     assert "A pump" in buttons(route[-1])
     region = await press(bot, "A pump")
     assert "UK (999)" in buttons(region[-1])
@@ -95,9 +97,17 @@ async def test_onboarding_sets_every_choice_and_the_time_zone(
 
     session = sessions.get("42")
     assert session is not None
-    assert (session.consent, session.role, session.route, session.region, session.timezone) == (
+    assert (
+        session.consent,
+        session.role,
+        session.age,
+        session.route,
+        session.region,
+        session.timezone,
+    ) == (
         True,
         "caregiver",
+        "adult",
         "pump",
         "UK",
         "Europe/London",
@@ -107,6 +117,7 @@ async def test_onboarding_sets_every_choice_and_the_time_zone(
     assert "Europe/London" in settings[0]["text"] and "999" in settings[0]["text"]
     assert list(buttons(settings[0])) == [
         "Who I am",
+        "Child or adult",
         "Tablets or pump",
         "My region",
         "My time zone",
