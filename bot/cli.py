@@ -21,6 +21,10 @@ from bot.settings import SettingsError, load_settings
 log = logging.getLogger("bot")
 
 
+class UnreadableLine(ValueError):
+    """A `classify --jsonl` input line that is not a JSON object with a "text" string."""
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="baclofen-companion", description=__doc__)
     sub = p.add_subparsers(dest="command")
@@ -62,9 +66,11 @@ def _classify(args: argparse.Namespace, out: TextIO) -> int:
         for text in args.text:
             out.write(json.dumps(engine.classify(text).to_json(), ensure_ascii=False) + "\n")
         return 0
-    for number, line in enumerate(sys.stdin, start=1):
+    from bot.doors.jsonl import stream
+
+    def answer(line: str, number: int) -> str | None:
         if not line.strip():
-            continue
+            return None
         try:
             row: Any = json.loads(line)
             if not isinstance(row, dict) or not isinstance(row.get("text"), str):
@@ -74,11 +80,16 @@ def _classify(args: argparse.Namespace, out: TextIO) -> int:
                 Profile(route=p.get("route"), role=p.get("role")) if isinstance(p, dict) else None
             )
         except (ValueError, AttributeError) as exc:
-            print(f"classify: line {number} is not readable: {exc}", file=sys.stderr)
-            return 2
-        result = {**row, **engine.classify(row["text"], profile).to_json()}
-        out.write(json.dumps(result, ensure_ascii=False) + "\n")
-    out.flush()
+            raise UnreadableLine(f"classify: line {number} is not readable: {exc}") from exc
+        return json.dumps({**row, **engine.classify(row["text"], profile).to_json()},
+                          ensure_ascii=False)  # fmt: skip
+
+    try:
+        stream(sys.stdin.buffer, out.write, out.flush, answer)
+    except UnreadableLine as exc:
+        out.flush()
+        print(exc, file=sys.stderr)
+        return 2
     return 0
 
 

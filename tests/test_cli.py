@@ -66,6 +66,44 @@ def test_classify_jsonl_keeps_order_passes_keys_through_and_uses_the_profile() -
     assert (out[2]["action"], out[2]["intent"], out[2]["answer_id"]) == ("fallback", None, None)
 
 
+def test_classify_jsonl_answers_each_line_before_the_next_is_written() -> None:
+    """A program that writes one line and waits for its answer gets it (streaming): the
+    next line is only written after the answer to the one before has been read."""
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "classify", "--jsonl"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        for i, text in enumerate(["my son is having a fit", "what if I miss a dose"]):
+            proc.stdin.write(json.dumps({"id": i, "text": text}) + "\n")
+            proc.stdin.flush()
+            answer = json.loads(proc.stdout.readline())  # blocks until this line is answered
+            assert answer["id"] == i
+        assert answer["intent"] == "missed_dose"
+    finally:
+        proc.stdin.close()
+        assert proc.wait(timeout=60) == 0
+        proc.stdout.close()
+
+
+def test_classify_jsonl_keeps_the_order_of_a_large_input_answered_on_every_core() -> None:
+    texts = ["my son is having a fit", "what if I miss a dose", "itchy all over, no rash"]
+    lines = [{"n": i, "text": f"{texts[i % 3]} ({i})"} for i in range(3000)]
+    stdin = "".join(json.dumps(x) + "\n" for x in lines)
+    result = _run("classify", "--jsonl", stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["n"] for o in out] == list(range(3000))
+    assert [o["safety"] for o in out[:3]] == ["emergency", "routine", "routine"]
+    assert out[2998]["intent"] == "missed_dose"
+
+
 def test_classify_rejects_unreadable_input_with_a_clear_message() -> None:
     result = _run("classify", "--jsonl", stdin='{"text": "ok"}\nnot json\n')
     assert result.returncode != 0

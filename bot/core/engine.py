@@ -33,9 +33,14 @@ __all__ = ["Action", "Decision", "Engine", "Profile", "Safety"]
 # Families whose signs count only in a situation (a pump, stopped doses, a dose change): when
 # the rules see the sign's words but not its situation, the learned model may not overrule them.
 CONTEXT_FAMILIES = frozenset({"withdrawal", "too_much", "pump_device", "pump_wound"})
-LEARNED_MIN_WORDS = 3
+LEARNED_MIN_WORDS = 3  # topic words a message needs before the learned model may raise it
 # A question asked in general: the learned model alone declines it only when this sure.
-GENERAL_DOSING_BAR = 0.9  # topic words a message needs before the learned model may raise it
+GENERAL_DOSING_BAR = 0.9
+# Raising a level the rules set at urgent to emergency: the learned model must be this sure.
+URGENT_TO_EMERGENCY_BAR = 0.8
+# The rules saw sign words and held them back as past, general or hypothetical: the learned
+# model, which reads no tense, may overrule that only when this sure.
+HELD_BACK_BAR = 0.9
 RULES_INTENT_BONUS = 0.15  # probability added to the rules' choice of answer after a safety reply
 CACHE_CHARACTERS = 2_000_000  # text the decision cache may hold (repeated messages, bounded)
 
@@ -208,9 +213,17 @@ class Engine:
         (cross-validated, it names the answer people expect more often than the rules' table),
         and the rules' choice where the learned head has none."""
         limits = self.learned.thresholds
-        if op.emergency >= limits["emergency"]:
+        # The rules already named an urgent sign: the model may make it an emergency only when
+        # clearly sure ("took it twice by accident", no symptom, is the contract's urgent case).
+        bar = limits["emergency"]
+        if rules.level is Safety.URGENT:
+            bar = max(bar, URGENT_TO_EMERGENCY_BAR)
+        held = rules.level is Safety.ROUTINE and bool(rules.held_back)
+        if held:
+            bar = max(bar, HELD_BACK_BAR)  # the rules read the signs as past or general
+        if op.emergency >= bar:
             learned = Safety.EMERGENCY
-        elif op.urgent >= limits["urgent"]:
+        elif op.urgent >= (max(limits["urgent"], HELD_BACK_BAR) if held else limits["urgent"]):
             learned = Safety.URGENT
         else:
             learned = Safety.ROUTINE

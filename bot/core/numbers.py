@@ -148,9 +148,10 @@ _REGIMEN = re.compile(r"\b(?:a|per|each|every) (?:day|night|morning|evening)\b|\
 _INSTEAD = re.compile(
     rf"\b{_N} ?(ml|mls|mg|milligrams?|millilitres?|milliliters?|cc|mcg|micrograms?|tsp|"
     rf"teaspoons?|tablespoons?|tablets?|tabs?)? "
-    rf"(?:(?:\w+ ){{0,4}}?)(?:instead of|rather than|not|when it should be|when it should have "
+    rf"(?:(?:[\w,]+ ){{0,4}}?)(?:instead of|rather than|not|when it should be|when it should have "
     rf"been|should have been|should be|not the|when the dose is|but the dose is|dose is|"
-    rf"prescribed|supposed to be) (?:the |a |his |her |my )?(?:\w+ ){{0,2}}?{_N} ?"
+    rf"prescribed|supposed to be|is supposed|supposed|meant to be|was meant to be) "
+    rf"(?:the |a |his |her |my )?(?:\w+ ){{0,2}}?{_N} ?"
     rf"(ml|mls|mg|milligrams?|millilitres?|milliliters?|cc|mcg|micrograms?|tsp|teaspoons?|"
     rf"tablespoons?|tablets?|tabs?)?\b"
 )
@@ -210,6 +211,7 @@ def read_numbers(text: str) -> Iterator[Finding]:
         _blood_pressures,
         _dose_counts,
         _measuring,
+        _strengths,
         _ages,
         _observations,
         _refill_dates,
@@ -291,6 +293,39 @@ def _measuring(text: str) -> Iterator[Finding]:
             yield Finding("number_double", m.start(), m.end())
 
 
+# A liquid's strength: "25mg/5ml", "5 mg in 5 ml", "1 mg per ml".
+_STRENGTH = re.compile(
+    r"\b(\d+(?:\.\d+)?) ?mg ?(?:/|per|in|each|every|for) ?(?:(\d+(?:\.\d+)?) ?)?(?:ml|mls)\b"
+)
+# Two strengths only count as a mix-up when the message says one was given or switched.
+_GIVEN_OR_SWITCHED = re.compile(
+    r"\b(?:given|gave|giving|give|took|taken|taking|had|drew|drawn|drawing|measured|"
+    r"switched|changed|swapped|new|different|instead|should|supposed|meant|wrong)\b"
+)
+
+
+def _strengths(text: str) -> Iterator[Finding]:
+    """Two liquid strengths in one message, one several times the other, with something
+    given or switched ("the old one was 5mg in 5ml ... the new says 25mg per 5ml"): the same
+    volume of the stronger one is several times the dose."""
+    found = [
+        (float(m.group(1)) / float(m.group(2) or 1), m.start(), m.end())
+        for m in _STRENGTH.finditer(text)
+        if float(m.group(2) or 1) > 0
+    ]
+    if len(found) < 2 or not _GIVEN_OR_SWITCHED.search(text):
+        return
+    low, high = min(f[0] for f in found), max(f[0] for f in found)
+    if low <= 0:
+        return
+    ratio = high / low
+    strongest = max(found)
+    if ratio >= 3:
+        yield Finding("number_measuring_slip", strongest[1], strongest[2])
+    elif ratio >= 1.5:
+        yield Finding("number_double", strongest[1], strongest[2])
+
+
 def _ages(text: str) -> Iterator[Finding]:
     for pattern in _AGE:
         for m in pattern.finditer(text):
@@ -325,8 +360,8 @@ _REFILL_DAY = re.compile(
 _TODAY = re.compile(rf"\b(?:today is|today s|it is now|now it is|it is|its)(?: the)? {_DAY}")
 _ALARM_DAY = re.compile(rf"\balarm(?: date)?(?: \w+){{0,6}}? (?:is|on|for|of|says)(?: the)? {_DAY}")
 _CLINIC_DAY = re.compile(
-    rf"\b(?:until|till|not before|earliest|first|next|only|slot|booked for|book us for|"
-    rf"see (?:him|her|us|me|them))(?: \w+){{0,4}}? (?:the |on the |is the |on )?{_DAY}"
+    rf"\b(?:until|till|not before|earliest|soonest|sooner|first|next|only|slot|booked for|"
+    rf"book us for|see (?:him|her|us|me|them))(?: \w+){{0,4}}? (?:the |on the |is the |on )?{_DAY}"
 )
 
 

@@ -81,3 +81,14 @@ def test_a_danger_at_the_end_of_a_very_long_message_is_seen(
     text = FILLER * 60 + ending  # about 9,000 characters before the danger
     assert len(text) > 8000
     assert engine.classify(text).safety.value == safety
+
+
+def test_the_shipped_model_was_built_from_the_data_in_the_repo() -> None:
+    """Stale weights are a silent bug: after any change to the labelled data, the intents or the
+    feature code, `python -m bot train` must be run and its model committed."""
+    from bot.core.learned import LearnedModel
+    from bot.tools.train import MODEL_FILE, data_files, digest
+
+    assert LearnedModel.load(MODEL_FILE).data_digest == digest(data_files()), (
+        "bot/core/model/learned.npz is stale: run `python -m bot train` and commit it"
+    )
