@@ -148,7 +148,7 @@ _REGIMEN = re.compile(r"\b(?:a|per|each|every) (?:day|night|morning|evening)\b|\
 _INSTEAD = re.compile(
     rf"\b{_N} ?(ml|mls|mg|milligrams?|millilitres?|milliliters?|cc|mcg|micrograms?|tsp|"
     rf"teaspoons?|tablespoons?|tablets?|tabs?)? "
-    rf"(?:(?:[\w,]+ ){{0,4}}?)(?:instead of|rather than|not|when it should be|when it should have "
+    rf"(?:(?:[\w,/]+ ){{0,4}}?)(?:instead of|rather than|not|when it should be|when it should have "
     rf"been|should have been|should be|not the|when the dose is|but the dose is|dose is|"
     rf"prescribed|supposed to be|is supposed|supposed|meant to be|was meant to be) "
     rf"(?:the |a |his |her |my )?(?:\w+ ){{0,2}}?{_N} ?"
@@ -253,6 +253,16 @@ def _blood_pressures(text: str) -> Iterator[Finding]:
             yield Finding("number_high_bp", m.start(), m.end())
 
 
+_TAKEN_BEFORE = re.compile(
+    r"\b(?:took|taken|taking|swallowed|ate|eaten|had|has had|given|gave|giving|downed|necked|"
+    r"popped|chewed|emptied|got into|gulped|drank|swallow|take|give)\b"
+)
+_TAKEN_AFTER = re.compile(
+    r"\b(?:at once|in one go|together|all at once|by mistake|accidentally|in error|at the same "
+    r"time|gone|missing|taken|swallowed)\b"
+)
+
+
 def _dose_counts(text: str) -> Iterator[Finding]:
     for pattern in _MANY:
         for m in pattern.finditer(text):
@@ -261,7 +271,12 @@ def _dose_counts(text: str) -> Iterator[Finding]:
             days = re.search(r"\b(days?|weeks?|months?)\b", span)
             if days and re.search(r"worth|supply|doses|tablets|pills|of", span):
                 longer = days.group(1).startswith(("week", "month"))
-                if (count or 0) >= 1 and (longer or (count or 0) >= 2):
+                # A supply is not a dose ("flying with 6 weeks of tablets"): only when taken.
+                taken = _TAKEN_BEFORE.search(
+                    text[max(0, m.start() - 60) : m.start()].split(".")[-1]
+                )
+                taken = taken or _TAKEN_AFTER.search(text[m.end() : m.end() + 40].split(".")[0])
+                if taken and (count or 0) >= 1 and (longer or (count or 0) >= 2):
                     yield Finding("number_many_doses", m.start(), m.end())
                 continue
             after = text[m.end() : m.end() + 24]
@@ -326,6 +341,32 @@ def _strengths(text: str) -> Iterator[Finding]:
         yield Finding("number_double", strongest[1], strongest[2])
 
 
+_DURATION_WORDS = frozenset(
+    [
+        "every",
+        "each",
+        "per",
+        "for",
+        "in",
+        "after",
+        "within",
+        "about",
+        "over",
+        "last",
+        "next",
+        "past",
+        "than",
+        "around",
+        "almost",
+        "nearly",
+        "lasts",
+        "lasting",
+        "took",
+        "takes",
+    ]
+)
+
+
 def _ages(text: str) -> Iterator[Finding]:
     for pattern in _AGE:
         for m in pattern.finditer(text):
@@ -333,6 +374,9 @@ def _ages(text: str) -> Iterator[Finding]:
             if re.search(r"month|mth|mo\b|m o|week|wk|day", m.group(0)):
                 years = 0
             later = text[m.end() : m.end() + 6]
+            before = text[max(0, m.start() - 12) : m.start()].split()[-1:]
+            if before and before[0] in _DURATION_WORDS and "old" not in m.group(0):
+                continue  # "every 6 months", "for 2 weeks": a duration, not an age
             if years < 13 and not re.search(r"\b(ago|since|for|later|after)\b", later):
                 yield Finding("number_young_child", m.start(), m.end())
     for m in _AGE_WORDS.finditer(text):
@@ -365,6 +409,17 @@ _CLINIC_DAY = re.compile(
 )
 
 
+_WEEKDAY = r"(monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+_ALARM_WEEKDAY = re.compile(
+    rf"\balarm(?: date)?(?: \w+){{0,4}}? (?:is|on|for|says|of)(?: this| on| the)? {_WEEKDAY}\b"
+)
+_CLINIC_NEXT_WEEK = re.compile(
+    rf"\b(?:earliest|soonest|first|offered|offer|only|slot|can do|can only do|booked)"
+    rf"(?: \w+){{0,4}}? next {_WEEKDAY}\b|\bnext {_WEEKDAY}(?: \w+){{0,3}}? "
+    rf"(?:earliest|soonest|first|slot|appointment|refill)"
+)
+
+
 def _refill_dates(text: str) -> Iterator[Finding]:
     """Two days of the month compared: a refill due on the 3rd when "today is the 9th", or the
     clinic's first slot on the 20th when the alarm date is the 16th (same month assumed)."""
@@ -375,6 +430,11 @@ def _refill_dates(text: str) -> Iterator[Finding]:
         due = int(m.group(1))
         if today and 1 <= due < int(today.group(1)) <= 31:
             yield Finding("number_refill_overdue", m.start(), m.end())
+    weekday = _ALARM_WEEKDAY.search(text)
+    if weekday and "next " + weekday.group(1) not in text:
+        # The alarm date is a day of this week; the clinic's first slot is "next <day>".
+        for m in _CLINIC_NEXT_WEEK.finditer(text):
+            yield Finding("number_refill_at_risk", m.start(), m.end())
     alarm = _ALARM_DAY.search(text)
     if alarm:
         for m in _CLINIC_DAY.finditer(text):

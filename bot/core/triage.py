@@ -78,6 +78,15 @@ class QualifierModel(BaseModel):
     now: list[str] = Field(default_factory=list)
     present_tense: list[str] = Field(default_factory=list)
     never_cleared: list[str] = Field(default_factory=list)
+    # A question about oneself ("what if I took the whole box", "if I just stopped my refills
+    # and let it take me, would it be quick?") is no hypothetical for these concepts.
+    first_person: list[str] = Field(default_factory=list)
+    first_person_keeps: list[str] = Field(default_factory=list)
+    # Words that say a situation ("pump") are negated only by a negator right before them,
+    # across these small words ("not on a pump"), never across another noun ("itchy no rash
+    # pump": the rash is negated, not the pump).
+    narrow_negation: list[str] = Field(default_factory=list)
+    narrow_negation_gap: list[str] = Field(default_factory=list)
 
 
 class SignModel(BaseModel):
@@ -317,6 +326,10 @@ class Triage:
             self._now = _compile_any(q.now) if q.now else None
             self._present_tense = frozenset(q.present_tense)
             self._never_cleared = frozenset(q.never_cleared)
+            self._first_person = _compile_any(q.first_person) if q.first_person else None
+            self._first_person_keeps = frozenset(q.first_person_keeps)
+            self._narrow = frozenset(q.narrow_negation)
+            self._narrow_gap = frozenset(q.narrow_negation_gap)
         except re.error as exc:
             raise DataError(f"{where}: a pattern is not a valid regular expression: {exc}") from exc
         self._negators = {n for n in q.negators if " " not in n}
@@ -453,6 +466,15 @@ class Triage:
             return True
         return self._list_negated(sentence[: match.start].split())
 
+    def _narrowly_negated(self, sentence: str, match: _LocalMatch) -> bool:
+        """A negator right before the match, with only small words between."""
+        for word in reversed(self._clause_before(sentence, match.start)):
+            if word in self._negators or word.endswith("n't"):
+                return True
+            if word not in self._narrow_gap:
+                return False
+        return False
+
     def _list_negated(self, words: list[str]) -> bool:
         """A negation at the head of a list covers its items: "no fever, itching or stiffness".
 
@@ -538,6 +560,9 @@ class Triage:
         for m in regex.finditer(full):
             yield m.start(), m.end(), m.lastgroup or ""
 
+    def _about_oneself(self, sentence: str) -> bool:
+        return bool(self._first_person and self._first_person.search(sentence))
+
     def _blank_idioms(self, full: str) -> str:
         """Idioms are not signs ("my back is killing me"): blank them out, keeping offsets."""
         if self._idioms is None or not self._idioms.search(full):
@@ -575,12 +600,19 @@ class Triage:
                 text, base = texts[index], starts[index]
                 local = _LocalMatch(start - base, end - base, full[start:end], pattern)
                 # A value is a value ("cannot see her until the 20th"): no negation to check.
-                negated = name not in numbers and self._negated(text, local)
+                negated = name not in numbers and (
+                    self._narrowly_negated(text, local)
+                    if name in self._narrow
+                    else self._negated(text, local)
+                )
                 if negated or self._excluded(name, text, local):
                     continue
                 mentioned.add(name)
-                if self._in_the_past(text, local) or (
-                    told[index] and name not in self._never_cleared
+                # "had fits as a kid ... just had another one now": history does not lower a
+                # sign the message says is happening again now.
+                if not happening_now and (
+                    self._in_the_past(text, local)
+                    or (told[index] and name not in self._never_cleared)
                 ):
                     held_back.add(name)
                     continue
@@ -601,6 +633,7 @@ class Triage:
                     first_frame[index] <= local.start
                     and not present_now[index]
                     and not happening_now
+                    and not (name in self._first_person_keeps and self._about_oneself(text))
                 ):
                     held_back.add(name)
                     continue
