@@ -38,6 +38,10 @@ LEARNED_MIN_WORDS = 3  # topic words a message needs before the learned model ma
 GENERAL_DOSING_BAR = 0.9
 # Raising a level the rules set at urgent to emergency: the learned model must be this sure.
 URGENT_TO_EMERGENCY_BAR = 0.8
+# The rules saw sign words and held them back as history, general or hypothetical ("had a
+# seizure 10 years ago"): the learned model, which reads no tense, must be this sure to overrule
+# them. 0.9 (round 3) hid four real emergencies in round 4; 0.75 keeps "10 years ago" routine.
+HELD_BACK_BAR = 0.75
 RULES_INTENT_BONUS = 0.15  # probability added to the rules' choice of answer after a safety reply
 CACHE_CHARACTERS = 2_000_000  # text the decision cache may hold (repeated messages, bounded)
 
@@ -215,9 +219,12 @@ class Engine:
         bar = limits["emergency"]
         if rules.level is Safety.URGENT:
             bar = max(bar, URGENT_TO_EMERGENCY_BAR)
+        held = rules.level is Safety.ROUTINE and bool(rules.held_back)
+        if held:
+            bar = max(bar, HELD_BACK_BAR)  # the rules read the signs as past or general
         if op.emergency >= bar:
             learned = Safety.EMERGENCY
-        elif op.urgent >= limits["urgent"]:
+        elif op.urgent >= (max(limits["urgent"], HELD_BACK_BAR) if held else limits["urgent"]):
             learned = Safety.URGENT
         else:
             learned = Safety.ROUTINE

@@ -85,6 +85,7 @@ class QualifierModel(BaseModel):
     # Words that say a situation ("pump") are negated only by a negator right before them,
     # across these small words ("not on a pump"), never across another noun ("itchy no rash
     # pump": the rash is negated, not the pump).
+    lasting_context: list[str] = Field(default_factory=list)
     narrow_negation: list[str] = Field(default_factory=list)
     narrow_negation_gap: list[str] = Field(default_factory=list)
 
@@ -328,6 +329,7 @@ class Triage:
             self._never_cleared = frozenset(q.never_cleared)
             self._first_person = _compile_any(q.first_person) if q.first_person else None
             self._first_person_keeps = frozenset(q.first_person_keeps)
+            self._lasting = frozenset(q.lasting_context)
             self._narrow = frozenset(q.narrow_negation)
             self._narrow_gap = frozenset(q.narrow_negation_gap)
         except re.error as exc:
@@ -610,9 +612,13 @@ class Triage:
                 mentioned.add(name)
                 # "had fits as a kid ... just had another one now": history does not lower a
                 # sign the message says is happening again now.
-                if not happening_now and (
-                    self._in_the_past(text, local)
-                    or (told[index] and name not in self._never_cleared)
+                if (
+                    not happening_now
+                    and name not in self._lasting
+                    and (
+                        self._in_the_past(text, local)
+                        or (told[index] and name not in self._never_cleared)
+                    )
                 ):
                     held_back.add(name)
                     continue
