@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, delete, event, select
+from sqlalchemy import create_engine, delete, event, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,6 +39,9 @@ from bot.storage.models import (
 
 DEFAULT_URL = DEFAULT_DATABASE_URL  # a SQLite file in the working directory
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The PostgreSQL advisory lock held while start-up migrations run (any fixed 64-bit number that
+# no other lock of this database uses; the scheduler's leader election uses its own).
+MIGRATION_LOCK = 0x62616D6967  # "bamig"
 
 
 _PERSON_FIELDS = frozenset(
@@ -92,13 +95,19 @@ def make_engine(url: str) -> Engine:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (`alembic upgrade head`)."""
+    """Bring the schema to the newest migration (`alembic upgrade head`).
+
+    On PostgreSQL several processes may start at once: each takes a transaction-level advisory
+    lock first, so one migrates while the others wait, then find the schema at head and do
+    nothing (the lock is let go when the transaction ends). SQLite has one writer at a time."""
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
