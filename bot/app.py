@@ -117,6 +117,7 @@ def build(
         words,
         triage=dialogue.engine.classify,
         schedule_recheck=reminders.set_recheck,
+        number_in=lambda region: dialogue.number_in(region or ""),
     )
     care = Care(flows)
     files = ExportFiles(settings.data_dir)
