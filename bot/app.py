@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bot.care.checklist import Checklist, load_checklist
 from bot.care.entries import Care
@@ -29,7 +30,9 @@ from bot.reminders.leader import Leadership
 from bot.reminders.scheduler import ReminderScheduler
 from bot.reminders.service import Notifier, Reminders
 from bot.reply.content import REQUIRED_ANSWERS, Content, load_content
+from bot.reply.messages import Attachment
 from bot.settings import Settings
+from bot.storage.files import ExportFiles
 from bot.storage.store import Store, open_store
 
 
@@ -45,6 +48,7 @@ class App:
     scheduler: ReminderScheduler
     leadership: Leadership
     notifier: Notifier  # how the door sends to a chat key (reminders, messages for others)
+    files: ExportFiles  # export files kept on disk, for a door that cannot send them (local chat)
 
     @property
     def content(self) -> Content:
@@ -53,6 +57,12 @@ class App:
     async def start(self) -> None:
         """Run the scheduler here once this process is the leader (at once on SQLite)."""
         await self.leadership.start()
+
+    def keep_file(self, key: str, file: Attachment) -> Path:
+        """Save an export in the person's folder, dated by their own calendar; return where."""
+        session = self.companion.sessions.get(key)
+        zone = ZoneInfo((session.timezone if session else None) or "UTC")
+        return self.files.keep(key, file.name, file.data, self.clock.now().astimezone(zone).date())
 
     async def stop(self) -> None:
         await self.leadership.stop()
@@ -107,12 +117,14 @@ def build(
         words,
         triage=dialogue.engine.classify,
         schedule_recheck=reminders.set_recheck,
+        number_in=lambda region: dialogue.number_in(region or ""),
     )
     care = Care(flows)
-    companion = Companion(dialogue, SqlSessions(store, clock), store, reminders, care)
+    files = ExportFiles(settings.data_dir)
+    companion = Companion(dialogue, SqlSessions(store, clock), store, reminders, care, files)
     scheduler = ReminderScheduler(reminders)
     leadership = Leadership(settings.database_url, scheduler.start, scheduler.stop)
     return App(
         settings, clock, store, dialogue, reminders, care, companion, scheduler, leadership,
-        notifier,
+        notifier, files,
     )  # fmt: skip

@@ -6,7 +6,9 @@ scheduled reminder), `Edited`, `Located` or `Sent` (a picture, a sticker...). `h
 rest: it loads the person's session, routes the act through one routing table (commands and
 button prefixes, filled by each feature where it lives: the dialogue with its reminder forms,
 and the caregiver part), applies the reminder effects through the reminder service, alerts
-linked caregivers after an emergency message, forgets a person who asked, saves, and returns a
+linked caregivers after an emergency message, forgets a person who asked (every row, and the
+export files kept for them), opens the onboarding with consent for someone it keeps nothing
+about (new, or back after deleting), saves, and returns a
 `Reply`: the messages for that person, then the messages for other people, for the door to send
 in that order. It holds no rules and no text, never sends anything and never calls a door.
 """
@@ -23,6 +25,7 @@ from bot.conversation.sessions import Session, SqlSessions
 from bot.reminders.flows import Acknowledge, Effect, Export, Saved, SavePlan, SetStatus
 from bot.reminders.service import Reminders
 from bot.reply.messages import Message, Notice
+from bot.storage.files import ExportFiles
 from bot.storage.store import Store
 
 # The order a door's command menu shows (every routed command, each once: checked at start-up).
@@ -93,12 +96,14 @@ class Companion:
         store: Store,
         reminders: Reminders,
         care: Care,
+        files: ExportFiles | None = None,
     ) -> None:
         self.dialogue = dialogue
         self.sessions = sessions
         self.store = store
         self.reminders = reminders
         self.care = care
+        self.files = files  # export files on disk (the local chat's), removed with the person
         self.routes = Routes()
         dialogue.register(self.routes)
         care.register(self.routes)
@@ -112,13 +117,33 @@ class Companion:
             session = Session()
             visit = Visit(person.key, person.name, session, self.dialogue.number(session))
             return Reply(self._route(person, visit, act).messages)
-        before = self.load(person.key)
+        stored = self.sessions.get(person.key)
+        before = self._with_plans(person.key, stored or Session())
+        if stored is None and act != Commanded("start"):  # nobody kept: onboarding, consent
+            return self._first_contact(person, before, act)
         visit = Visit(person.key, person.name, before, self.dialogue.number(before))
         turn = self._route(person, visit, act)
         if turn.delete_data:
             others = self.care.farewells(person.key)  # linked people are told the link ended
             self.store.delete_person(person.key)  # then every row about them, in every table
-            return Reply(turn.messages, others)
+            removed = self.files.remove(person.key) if self.files else 0  # and their exports
+            return Reply([*turn.messages, *self.dialogue.files_deleted(removed)], others)
+        messages = self._keep(person.key, before, turn)
+        return Reply(messages, [*turn.notices, *self.care.alert(visit, turn.decision)])
+
+    def _first_contact(self, person: Person, before: Session, act: Act) -> Reply:
+        """Someone the bot keeps nothing about: what they did is answered on a session with the
+        onboarding open (safety first, as always), then the disclaimer and the consent question.
+        A button is from before (a deleted person's old message): it is no longer open."""
+        opened = self.dialogue.start(before).session
+        visit = Visit(person.key, person.name, opened, self.dialogue.number(opened))
+        if isinstance(act, Pressed):
+            turn = self.dialogue.expired(opened)
+        else:
+            turn = self._route(person, visit, act)
+        if turn.delete_data:  # nothing to delete
+            turn = replace(turn, session=opened, delete_data=False)
+        turn = self.dialogue.first_contact(turn)
         messages = self._keep(person.key, before, turn)
         return Reply(messages, [*turn.notices, *self.care.alert(visit, turn.decision)])
 

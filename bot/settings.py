@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -21,6 +22,7 @@ _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _DB_URL = re.compile(r"^[a-z][a-z0-9+.-]*://\S*$")
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 DEFAULT_DATABASE_URL = "sqlite:///baclofen-companion.sqlite3"
+DEFAULT_DATA_DIR = "baclofen-companion-data"
 
 
 class SettingsError(Exception):
@@ -48,6 +50,8 @@ class Settings(BaseSettings):
     telegram_rate_limit_retries: int = Field(default=3, ge=0, le=10)
     # The SQL store: a SQLite file in the working directory by default, or PostgreSQL.
     database_url: str = DEFAULT_DATABASE_URL
+    # Where the local chat keeps the files it exports (one folder per person, under exports/).
+    data_dir: Path = Path(DEFAULT_DATA_DIR)
     # Demo time: 1 is real time; 3600 makes an hour pass every second (every door, same code).
     bot_clock_speed: float = Field(default=1.0, gt=0, le=10_000_000)
     webhook_url: str | None = None  # set: webhook mode; unset: long polling

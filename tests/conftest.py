@@ -27,3 +27,11 @@ def dialogue() -> Dialogue:
 @pytest.fixture(scope="session")
 def engine(dialogue: Dialogue) -> Engine:
     return dialogue.engine
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test's exports go to a folder of its own (DATA_DIR), never the working directory."""
+    folder = tmp_path / "data"
+    monkeypatch.setenv("DATA_DIR", str(folder))
+    return folder

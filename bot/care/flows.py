@@ -27,7 +27,7 @@ from bot.care.rules import CareWords
 from bot.care.service import CareService, Event, LinkedPerson
 from bot.core.engine import Decision, Safety
 from bot.reminders.ladder import RULES
-from bot.reminders.plans import RefillPlan, TaperPlan
+from bot.reminders.plans import RefillPlan, TaperPlan, fmt_time
 from bot.reply.messages import Attachment, Button, Message, Notice
 
 HISTORY_LINES = 15  # lines shown in the chat; the files have everything
@@ -87,6 +87,7 @@ class CareFlows:
         words: CareWords,
         triage: Callable[[str], Decision] | None = None,
         schedule_recheck: Callable[[str, dt.timedelta], bool] | None = None,
+        number_in: Callable[[str | None], str] | None = None,
     ) -> None:
         self.service = service
         self.checklist = checklist
@@ -94,6 +95,8 @@ class CareFlows:
         self.triage = triage  # the core's decision about free text (None: never urgent)
         # Sets a one-off "check again" reminder; None (or False back) when there is no way to.
         self.schedule_recheck = schedule_recheck
+        # The emergency number of a region (None: the bot's default), for another person's card.
+        self.number_in = number_in
 
     def is_urgent(self, text: str) -> bool:
         return self.triage is not None and self.triage(text).safety is not Safety.ROUTINE
@@ -290,20 +293,20 @@ class CareFlows:
         events = self.service.history(who.key, subject.key) or []
         rows = self.history_rows(who, events)
         header = [self._t(f"history_col_{c}") for c in ("time", "event", "by")]
-        stamp = self._local(who, self.service.clock.now()).strftime("%Y%m%d")
+        stamp = self._local(who, self.service.clock.now()).date().isoformat()
         if action == "csv":
             data = export.history_csv(rows, header)
             file = Attachment(f"history-{stamp}.csv", data, "text/csv")
         elif action == "pdf":
-            more = None
-            if len(rows) > export.PDF_MAX_ROWS:
-                more = self._t("history_more", count=str(len(rows) - export.PDF_MAX_ROWS))
+            plans = self.plan_texts(who, subject, steps=True)
+            sections = [export.Section(self._t("history_pdf_plans"), tuple(plans))] if plans else []
             data = export.history_pdf(
                 self._t("history_pdf_title", name=subject.name),
                 self._t("history_pdf_note", zone=who.timezone or "UTC"),
                 rows,
                 header,
-                more,
+                sections,
+                self._t("history_pdf_page", page="{page}", pages="{pages}"),
             )
             file = Attachment(f"history-{stamp}.pdf", data, "application/pdf")
         else:
@@ -334,28 +337,56 @@ class CareFlows:
         """For a caregiver: the refill and taper dates the person they care for has set."""
         if subject.key == who.key:
             return []
+        return self.plan_texts(who, subject)
+
+    def plan_texts(self, who: Who, subject: LinkedPerson, steps: bool = False) -> list[str]:
+        """The refill and taper plans of `subject` in force; with `steps`, each taper step as
+        the person typed it (the dose, the times, the days). A plan that cannot be read is
+        left out rather than stopping the history."""
         lines: list[str] = []
         for kind, data in self.service.plans(who.key, subject.key) or []:
-            if kind == "refill":
-                refill = RefillPlan.from_data(data)
-                lines.append(
-                    self._t(
-                        "plan_refill",
-                        name=subject.name,
-                        date=refill.appointment.isoformat(),
-                        alarm=refill.alarm.isoformat(),
-                    )
+            try:
+                lines += self._plan_text(subject, kind, data, steps)
+            except (KeyError, ValueError, TypeError):
+                continue
+        return lines
+
+    def _plan_text(
+        self, subject: LinkedPerson, kind: str, data: dict[str, Any], steps: bool
+    ) -> list[str]:
+        if kind == "refill":
+            refill = RefillPlan.from_data(data)
+            return [
+                self._t(
+                    "plan_refill",
+                    name=subject.name,
+                    date=refill.appointment.isoformat(),
+                    alarm=refill.alarm.isoformat(),
                 )
-            elif kind == "taper":
-                taper = TaperPlan.from_data(data)
-                lines.append(
-                    self._t(
-                        "plan_taper",
-                        name=subject.name,
-                        start=taper.first_day.isoformat(),
-                        end=taper.last_day.isoformat(),
-                    )
+            ]
+        if kind != "taper":
+            return []
+        taper = TaperPlan.from_data(data)
+        lines = [
+            self._t(
+                "plan_taper",
+                name=subject.name,
+                start=taper.first_day.isoformat(),
+                end=taper.last_day.isoformat(),
+            )
+        ]
+        ordered = sorted(taper.steps, key=lambda s: s.start) if steps else []
+        for number, step in enumerate(ordered, start=1):
+            lines.append(
+                self._t(
+                    "history_pdf_step",
+                    n=str(number),
+                    dose=step.dose,
+                    times=", ".join(fmt_time(t) for t in step.times),
+                    start=step.start.isoformat(),
+                    end=step.end.isoformat(),
                 )
+            )
         return lines
 
     def _local(self, who: Who, moment: dt.datetime) -> dt.datetime:
@@ -379,22 +410,46 @@ class CareFlows:
         if e.kind in ("alert", "missed"):
             key = f"kind_{e.detail}" if e.detail in RULES else "kind_other"
             what = self._t(key) if key in self.words.file.strings else self._t("kind_other")
-            return self._t(f"event_{e.kind}", what=what)
+            text = self._t(f"event_{e.kind}", what=what)
+            if e.told:
+                text += " " + self._t("event_sent_to", names=", ".join(e.told))
+            rule = RULES.get(e.detail)
+            if rule is not None and rule.to_caregivers and not e.caregivers:
+                text += " " + self._t("event_nobody_linked")
+            return text
+        if e.kind == "emergency":
+            told = (
+                self._t("event_caregivers_alerted", count=str(e.caregivers))
+                if e.caregivers
+                else self._t("event_nobody_linked")
+            )
+            return f"{self._t('event_emergency')} {told}"
         if e.kind == "ack":
             return self._t("event_ack", what=self._t(f"button_{e.detail}"))
         return self._t(f"event_{e.kind}")
 
     # -- /card -----------------------------------------------------------------------------------
 
-    def card_lines(self, key: str, route: str | None) -> list[str]:
+    def card_lines(self, who: Who, key: str) -> list[str]:
+        """The card of the person behind `key`, as `who` sees it today: the emergency number of
+        that person's own region, and the day in `who`'s calendar."""
+        route, region = self.service.route_and_region(key)
+        if key == who.key:
+            route = who.route
+        number = self.number_in(region) if self.number_in else who.emergency_number
+        today = self._local(who, self.service.clock.now()).date()
+        made = f"{today.day} {today:%B %Y}"
         fields = self.service.card_fields(key)
-        return rules.card_lines(self.words, route, fields, self.service.caregiver_names(key))
+        caregivers = self.service.caregiver_names(key)
+        return rules.card_lines(self.words, route, fields, caregivers, number, made)
 
     def _card_messages(
-        self, lines: list[str], lead: str | None, buttons: tuple[Button, ...], name: str
+        self, who: Who, lines: list[str], lead: str | None, buttons: tuple[Button, ...]
     ) -> list[Message]:
         text = "\n".join(([lead] if lead else []) + lines)
-        image = Attachment("emergency-card.png", export.card_png(lines), "image/png")
+        png = export.card_png(lines, strong=(rules.CARD_EMERGENCY_LINE,))
+        day = self._local(who, self.service.clock.now()).date().isoformat()
+        image = Attachment(f"emergency-card-{day}.png", png, "image/png")
         return [
             Message(text, kind="info"),
             Message(lead or lines[0], buttons, kind="info", file=image),
@@ -403,16 +458,13 @@ class CareFlows:
     def _cards(self, who: Who, state: CareState) -> CareTurn:
         people = self.service.viewable(who.key)
         messages: list[Message] = []
-        own_lines = self.card_lines(who.key, who.route)
         edit = (Button(self._t("button_card_edit"), "cd:edit"),)
-        messages += self._card_messages(own_lines, None, edit, who.key)
-        if len(people) > 1:
+        messages += self._card_messages(who, self.card_lines(who, who.key), None, edit)
+        if self.service.caregiver_names(who.key):  # the patient is told who can see it
             messages.append(self._info("card_shared_note"))
         for person in people[1:]:
-            lines = self.card_lines(person.key, self.service.route_of(person.key))
-            messages += self._card_messages(
-                lines, self._t("card_for", name=person.name), (), person.key
-            )
+            lead = self._t("card_for", name=person.name)
+            messages += self._card_messages(who, self.card_lines(who, person.key), lead, ())
         return CareTurn(messages, replace(state, step=None))
 
     def _card_menu(self) -> Message:

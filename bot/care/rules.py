@@ -141,15 +141,25 @@ def load_care_words(facts: Mapping[str, Fact], folder: Path | None = None) -> Ca
 # -- the emergency card ----------------------------------------------------------------------
 
 
+CARD_EMERGENCY_LINE = 1  # the emergency number, right under the title (drawn in bold red)
+
+
 def card_lines(
-    words: CareWords, route: str | None, fields: Mapping[str, str], caregivers: Sequence[str]
+    words: CareWords,
+    route: str | None,
+    fields: Mapping[str, str],
+    caregivers: Sequence[str],
+    emergency_number: str,
+    made: str,
 ) -> list[str]:
-    """The card as lines of text, in the order a responder needs them. Values are shown exactly
-    as the person typed them: nothing is interpreted, checked or suggested."""
+    """The card as lines of text, in the order a responder needs them: the title, the
+    emergency number of the person's region, who they are and how they take baclofen, the pump
+    line, the phones, and the day the card was made. Values are shown exactly as the person
+    typed them: nothing is interpreted, checked or suggested."""
     t = words.text
     none = t("card_not_given")
     how = {"oral": "tablets", "pump": "pump", "both": "both"}.get(route or "", "unknown")
-    lines = [t("card_title")]
+    lines = [t("card_title"), t("card_emergency", emergency_number=emergency_number)]
     if fields.get("name"):
         lines.append(t("card_name", value=fields["name"]))
     lines.append(t("card_takes", how=t(f"card_how_{how}")))
@@ -163,6 +173,7 @@ def card_lines(
     if how in ("pump", "both") or fields.get("clinic"):
         lines.append(t("card_clinic", value=fields.get("clinic") or none))
     lines.append(t("card_caregivers", value=", ".join(caregivers) or none))
+    lines.append(t("card_made", date=made))
     return lines
 
 

@@ -62,10 +62,13 @@ class Event:
     """One line of /history: when, what kind, a detail id, who (a name once read back)."""
 
     at: dt.datetime
-    kind: str  # checklist | alert | missed | ack | taken | skipped | refill_done | link | unlink
+    kind: str  # checklist | alert | missed | ack | taken | skipped | snoozed | refill_done |
+    # link | unlink | emergency
     detail: str  # an outcome, a rule kind or an action
     by: str
     signs: tuple[str, ...] = ()
+    told: tuple[str, ...] | None = None  # alert, missed: who got it (names once read back)
+    caregivers: int | None = None  # alert, missed, emergency: how many caregivers were told
 
 
 @dataclass(frozen=True)
@@ -321,10 +324,11 @@ class CareService:
             links = db.scalars(
                 select(CaregiverLink).where(CaregiverLink.person_id == patient.id)
             ).all()
+            # Kept for /history (the clinic sees that it happened), never the message itself.
+            self.store.audit(db, now, key, "safety_alert", patient.id, caregivers=len(links))
             if not links:
                 return []
             name = self._name(db, patient.id)
-            self.store.audit(db, now, key, "safety_alert", patient.id, caregivers=len(links))
             return [
                 self._info(
                     link.caregiver_key, "safety_alert", name=name, emergency_number=emergency_number
@@ -450,10 +454,11 @@ class CareService:
             outcome: Outcome = r.outcome  # type: ignore[assignment]
             return Result(outcome, r.reason, r.route, r.cause, tuple(r.signs))
 
-    def route_of(self, key: str) -> str | None:
+    def route_and_region(self, key: str) -> tuple[str | None, str | None]:
+        """How the person takes baclofen and their region (None where not given)."""
         with self.store.tx() as db:
             person = self.store.person(db, key, self.clock.now(), create=False)
-            return person.route if person else None
+            return (person.route, person.region) if person else (None, None)
 
     def share_targets(self, by: str) -> list[LinkedPerson]:
         """Who a checklist result by `by` can go to: their caregivers, or the people they care
@@ -576,24 +581,44 @@ class CareService:
             for r in db.scalars(select(ChecklistRecord).where(ChecklistRecord.person_id == pid)):
                 events.append(Event(r.at, "checklist", r.outcome, r.by, tuple(r.signs)))
             first_sent: dict[int, tuple[dt.datetime, str, int]] = {}
+            told: dict[int, list[str]] = {}
             rows = db.execute(
-                select(Delivery.occurrence_id, Delivery.sent_at, Occurrence.kind, Occurrence.level)
+                select(
+                    Delivery.occurrence_id,
+                    Delivery.sent_at,
+                    Delivery.recipient,
+                    Occurrence.kind,
+                    Occurrence.level,
+                )
                 .join(Occurrence, Occurrence.id == Delivery.occurrence_id)
                 .where(Delivery.person_id == pid, Delivery.state == "sent", Occurrence.level >= 1)
+                .order_by(Delivery.id)
             ).all()
-            for occ_id, sent_at, kind, level in rows:
+            for occ_id, sent_at, recipient, kind, level in rows:
                 if sent_at is None:
                     continue
+                if recipient not in told.setdefault(occ_id, []):
+                    told[occ_id].append(recipient)
                 seen = first_sent.get(occ_id)
                 if seen is None or sent_at < seen[0]:
                     first_sent[occ_id] = (sent_at, kind, level)
-            for sent_at, kind, level in first_sent.values():
-                events.append(Event(sent_at, "missed" if level < 2 else "alert", kind, "", ()))
+            for occ_id, (sent_at, kind, level) in first_sent.items():
+                what = "missed" if level < 2 else "alert"
+                others = sum(1 for k in told[occ_id] if k != subject)
+                events.append(Event(sent_at, what, kind, "", (), tuple(told[occ_id]), others))
+            for e in db.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.person_id == pid, AuditEvent.kind == "safety_alert"
+                )
+            ):
+                count = int((e.detail or {}).get("caregivers", 0))
+                events.append(Event(e.at, "emergency", "", "", (), None, count))
             ack_kinds = {
                 "on_it": "ack",
                 "called": "ack",
                 "taken": "taken",
                 "skip": "skipped",
+                "snooze": "snoozed",
                 "done": "refill_done",
             }
             for a in db.scalars(select(Acknowledgement).where(Acknowledgement.person_id == pid)):
@@ -607,9 +632,17 @@ class CareService:
             ):
                 kind = "link" if e.kind == "caregiver_linked" else "unlink"
                 events.append(Event(e.at, kind, "", e.actor, ()))
-            names = {k: self._name_of_key(db, k) for k in {e.by for e in events if e.by}}
+            keys = {e.by for e in events if e.by} | {k for e in events for k in e.told or ()}
+            names = {k: self._name_of_key(db, k) for k in keys}
         events.sort(key=lambda e: e.at, reverse=True)
-        return [replace(e, by=names.get(e.by, "")) if e.by else e for e in events]
+        return [
+            replace(
+                e,
+                by=names.get(e.by, "") if e.by else "",
+                told=tuple(names.get(k, "") for k in e.told) if e.told is not None else None,
+            )
+            for e in events
+        ]
 
     # -- a person leaving -------------------------------------------------------------------
 

@@ -243,6 +243,24 @@ class Dialogue:
                           route=None, region=None, timezone=None)  # fmt: skip
         return Turn([disclaimer, self._ask("consent")], session)
 
+    def first_contact(self, turn: Turn) -> Turn:
+        """Someone the bot keeps nothing about (new, or back after /delete_my_data) did
+        something other than /start: the reply to it (`turn`, routed on the session `start`
+        opened), then the disclaimer and the consent question, once. Nobody is kept silently:
+        the onboarding is open, and asks for the region before anything relies on it."""
+        if turn.session.step != "consent" or turn.session.consent is not None:
+            return turn
+        opening = self.start(Session())
+        asked = set(opening.messages)
+        kept = [m for m in turn.messages if m not in asked]
+        return replace(turn, messages=[*kept, *opening.messages])
+
+    def files_deleted(self, count: int) -> list[Message]:
+        """After /delete_my_data: the export files removed from this computer, if any."""
+        if not count:
+            return []
+        return [Message(self._t("deleted_files", count=str(count)), kind="info")]
+
     def text(self, session: Session, text: str) -> Turn:
         """A free-text message: always through the core, safety first."""
         text = text.strip()

@@ -2,7 +2,9 @@
 
 Each line becomes an act for `Companion.handle`: a number picks one of the buttons shown
 (numbered choices), a line starting with "/" is a command (`/help` adds how the chat works,
-`/quit` ends it), anything else is said. `python -m bot chat` (`run_chat`) builds the app with an
+`/quit` ends it), anything else is said. A file (the card, the history, the calendar, the chart)
+is saved in the person's folder under the data directory (`DATA_DIR`) with a dated name, and
+its path is printed. `python -m bot chat` (`run_chat`) builds the app with an
 `Outbox` as its notifier: what the scheduler (or someone's turn) has for a chat waits there and
 is printed with a header between two lines the person types, so that with BOT_CLOCK_SPEED=3600
 a newcomer sets a refill date and watches the ladder arrive, in order, through the very same
@@ -14,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TextIO
 
 from bot.app import App, build
@@ -118,10 +119,9 @@ class Console:
         print(file=self.out)
         for line in message.text.splitlines():
             print(f"  {marker}{line}" if line else "", file=self.out)
-        if message.file is not None:
-            path = Path.cwd() / message.file.name
-            path.write_bytes(message.file.data)
-            print(f"    [{path}]", file=self.out)
+        if message.file is not None:  # kept in the person's folder; the path is shown
+            path = self.app.keep_file(self.person.key, message.file)
+            print(f"    [{path.resolve()}]", file=self.out)
         for button in message.buttons:
             self.choices.append(button)
             print(f"    {len(self.choices)}) {button.label}", file=self.out)

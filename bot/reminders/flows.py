@@ -726,7 +726,7 @@ class ReminderFlows:
             ]
         if not found:
             return [self._info("nothing_to_export")]
-        ics = exports.calendar(found, ctx.zone, self.words)
+        ics = exports.calendar(found, ctx.zone, self.words, ctx.now)
         return [
             Message(
                 self._t("calendar_caption"),

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, delete, event, select
+from sqlalchemy import create_engine, delete, event, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,6 +39,9 @@ from bot.storage.models import (
 
 DEFAULT_URL = DEFAULT_DATABASE_URL  # a SQLite file in the working directory
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The PostgreSQL advisory lock held while start-up migrations run (any fixed 64-bit number that
+# no other lock of this database uses; the scheduler's leader election uses its own).
+MIGRATION_LOCK = 0x62616D6967  # "bamig"
 
 
 _PERSON_FIELDS = frozenset(
@@ -85,6 +88,8 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
+            # Deleted rows are overwritten with zeros, not just unlinked (`/delete_my_data`).
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
         return engine
@@ -92,13 +97,19 @@ def make_engine(url: str) -> Engine:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (`alembic upgrade head`)."""
+    """Bring the schema to the newest migration (`alembic upgrade head`).
+
+    On PostgreSQL several processes may start at once: each takes a transaction-level advisory
+    lock first, so one migrates while the others wait, then find the schema at head and do
+    nothing (the lock is let go when the transaction ends). SQLite has one writer at a time."""
     from alembic import command
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
@@ -212,16 +223,29 @@ class Store:
         table, in one transaction: the rows that name them in someone else's records (their
         links as a caregiver, deliveries to them, their answers and claims, invites they took,
         their audit events) and everything of their own. Telling linked people is the caregiver
-        part's job, before this; `rows_about` is how the tests check that nothing is left."""
+        part's job, before this; `rows_about` is how the tests check that nothing is left.
+
+        On SQLite the deleted rows are zeroed (`secure_delete`, set on every connection) and the
+        write-ahead log, which still holds the pages as they were, is copied into the database
+        and truncated to nothing, so no byte of the person is left in either file."""
         with self.tx() as db:
             for table, column in _NAMING:
                 db.execute(delete(table).where(column == key))
             person = db.scalar(select(Person).where(Person.key == key))
-            if person is None:
-                return
-            for owned in _OWNED:
-                db.execute(delete(owned).where(owned.person_id == person.id))
-            db.execute(delete(Person).where(Person.id == person.id))
+            if person is not None:
+                for owned in _OWNED:
+                    db.execute(delete(owned).where(owned.person_id == person.id))
+                db.execute(delete(Person).where(Person.id == person.id))
+        self.forget_history()
+
+    def forget_history(self) -> None:
+        """SQLite: checkpoint the write-ahead log and truncate it (it keeps old page versions,
+        deleted rows included, until then). Waits for readers (the busy timeout); PostgreSQL
+        needs nothing here: deleted rows are not readable through any connection."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 # Columns that name a person by key in rows that may belong to someone else.

@@ -91,7 +91,14 @@ def telegram(fake: FakeBotApi, dialogue: Dialogue, tmp_path: Any) -> TelegramApp
         telegram_base_url=f"http://127.0.0.1:{fake.port}/bot",
         database_url=f"sqlite:///{tmp_path}/bot.sqlite3",
     )
-    return build_app(settings, dialogue=dialogue)
+    return met(build_app(settings, dialogue=dialogue))
+
+
+def met(app: TelegramApp, user_id: int = 42) -> TelegramApp:
+    """The person these door tests play has met the bot before (a first contact also opens
+    the onboarding with consent, which tests/care/test_forgotten.py checks on its own)."""
+    app.bot_data["door"].companion.sessions.save(f"tg:{user_id}", Session())
+    return app
 
 
 @pytest.fixture

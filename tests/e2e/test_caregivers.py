@@ -204,3 +204,25 @@ async def test_an_emergency_message_alerts_the_linked_caregivers_but_not_its_wor
     await say(fake, "what is a baclofen pump", PAT)
     await asyncio.sleep(0.5)  # notices go out right after the reply: give them the time
     assert len(fake.sent(ANN)) == quiet  # a routine question alerts nobody
+
+
+async def test_files_sent_on_telegram_never_stay_on_disk(
+    world: tuple[FakeBotApi, Any, FakeClock], data_dir: Path
+) -> None:
+    """The card and the history PDF go to the chat from memory: nothing is written, in the
+    data directory or the working directory."""
+    fake, _, _ = world
+    before = set(Path.cwd().iterdir())
+    await say(fake, "/card", PAT)
+    await link(fake, ANN)
+    await say(fake, "/history", PAT)
+    message_id, data = message_id_of(fake, PAT, "PDF file")
+    fake.user_presses(message_id, data, user_id=PAT)
+    await fake.wait_for(lambda: len(fake.sent(PAT, "sendDocument")) == 1)
+    (photo,) = fake.sent(PAT, "sendPhoto")
+    (document,) = fake.sent(PAT, "sendDocument")
+    assert photo["photo"]["filename"].startswith("emergency-card-")
+    assert document["document"]["filename"].startswith("history-")
+    assert fake.files and all(data[:4] in (b"\x89PNG", b"%PDF") for data in fake.files.values())
+    assert not data_dir.exists() or not any(p.is_file() for p in data_dir.rglob("*"))
+    assert set(Path.cwd().iterdir()) == before

@@ -26,7 +26,7 @@ from bot.conversation.sessions import Session
 from bot.core.engine import Action, Engine, Profile
 from bot.doors.telegram import build_app, webhook_options
 from bot.reply.messages import Message
-from tests.e2e.conftest import Sessions, bot_settings, free_port, running
+from tests.e2e.conftest import Sessions, bot_settings, free_port, met, running
 from tests.e2e.fake_bot_api import BOT_ID, BOT_USERNAME, TOKEN, FakeBotApi, buttons, message_id_of
 
 Json = dict[str, Any]
@@ -204,7 +204,7 @@ async def test_a_clarify_button_continues_the_conversation(
         telegram_base_url=f"http://127.0.0.1:{fake.port}/bot",
         database_url=f"sqlite:///{tmp_path}/bot.sqlite3",
     )
-    async with running(build_app(settings, dialogue=unclear), fake):
+    async with running(met(build_app(settings, dialogue=unclear)), fake):
         replies = await say(fake, _Clarifying.PHRASE)
         offered = buttons(replies[-1])
         assert "None of these" in offered and len(offered) == 3
@@ -230,7 +230,7 @@ async def test_long_answers_are_split_and_no_character_breaks_a_message(
         telegram_base_url=f"http://127.0.0.1:{fake.port}/bot",
         database_url=f"sqlite:///{tmp_path}/bot.sqlite3",
     )
-    async with running(build_app(settings, dialogue=chatty), fake):
+    async with running(met(build_app(settings, dialogue=chatty)), fake):
         replies = await say(fake, "/help")
     assert len(replies) >= 3
     assert all(len(r["text"].encode("utf-16-le")) // 2 <= 4096 for r in replies)
@@ -417,7 +417,7 @@ async def test_webhook_mode_checks_the_secret_on_every_request(
         webhook_port=port,
         database_url=f"sqlite:///{tmp_path}/bot.sqlite3",
     )
-    app = build_app(settings, dialogue=dialogue)
+    app = met(build_app(settings, dialogue=dialogue))
     async with running(app, fake, webhook=webhook_options(settings)):
         assert fake.webhook["url"] == settings.webhook_url
         assert fake.webhook["secret_token"] == "right-secret_123"

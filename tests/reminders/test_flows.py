@@ -181,7 +181,9 @@ def test_exports(flows: ReminderFlows) -> None:
         ),
         PlanInfo(2, "taper", "active", taper.to_data()),
     ]
-    cal = Calendar.from_ical(calendar(plans, "Europe/London", flows.words))
+    cal = Calendar.from_ical(
+        calendar(plans, "Europe/London", flows.words, dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC))
+    )
     events = [(str(e["summary"]), e.decoded("dtstart")) for e in cal.walk("VEVENT")]
     assert ("Pump refill appointment", dt.date(2026, 12, 10)) in events
     assert ("Pump alarm date", dt.date(2026, 12, 14)) in events
