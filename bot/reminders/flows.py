@@ -380,20 +380,24 @@ class ReminderFlows:
         last = plan.alarm if plan.needs_rebook(ladder) else min(plan.appointment, plan.alarm)
         end = local_moment(last + dt.timedelta(days=1), dt.time(0), ctx.zone)
         dues = refill_schedule(plan, ctx.zone, ladder, ctx.now, end)
-        return [self.when(d.due_at, ctx.zone) for d in dues]
+        return [d.due_at.isoformat() for d in dues]
 
     def _refill_summary_message(
         self, ctx: Ctx, state: ReminderState, flow: _Flow
     ) -> tuple[Message, list[str]]:
         plan = self._refill_plan(flow)
         listed = self._refill_listed(ctx, state, flow)
+        days = dict.fromkeys(
+            self.day(dt.datetime.fromisoformat(m).astimezone(ZoneInfo(ctx.zone)).date())
+            for m in listed
+        )
         rebook = plan.needs_rebook(ladder_for(state.high_risk))
         text = self._t(
             "refill_summary_rebook" if rebook else "refill_summary",
             appointment=self.day(plan.appointment),
             alarm=self.day(plan.alarm),
             time=fmt_time(plan.remind_at),
-            dates="; ".join(listed) or "-",
+            dates=", ".join(days) or "-",
         )
         if rebook:
             text += "\n" + self._t(

@@ -81,15 +81,16 @@ def test_refill_flow_end_to_end(flows: ReminderFlows) -> None:
     for _ in range(3):
         r = press_label(flows, c, r.state, r.messages, "No")
     assert r.state.high_risk == ()
-    assert "next pump refill appointment" in texts(r)
+    assert "pump alarm date" in texts(r)  # keyed to the alarm date: asked first
     again = flows.command(c, r.state, "refill")
     assert "spinal" not in texts(again)  # not asked twice
     state = r.state
     for typed, reply in (
-        ("yesterday", "has already passed"),
+        ("yesterday", "That date has passed"),
         ("31 february", 'could not read "31 february"'),
-        ("10 december", "pump alarm date"),
-        ("2026-12-14", "What time of day"),
+        ("2026-12-14", "next pump refill appointment"),
+        ("last friday", "That date has passed"),
+        ("10 december", "What time of day"),
         ("25:00", "could not read that time"),
         ("8am", "Please check this"),
     ):
@@ -113,7 +114,7 @@ def test_an_appointment_after_the_alarm_date_is_flagged(flows: ReminderFlows) ->
     c = ctx()
     state = ReminderState(high_risk=())
     state = flows.command(c, state, "refill").state
-    for typed in ("20 december", "15 december"):
+    for typed in ("15 december", "20 december"):  # the alarm date, then a later appointment
         r = flows.text(c, state, typed)
         assert r is not None
         state = r.state
