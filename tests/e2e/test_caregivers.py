@@ -117,6 +117,7 @@ async def test_a_missed_refill_reaches_both_caregivers_and_one_closes_the_loop(
     to_pat = await fake.replies(PAT, after=before[PAT])
     assert texts(to_pat) == [
         "Person 102 is on it. They got the alert about the missed refill or dose."
+        " Please still tell me when it is done."
     ]
     to_bob = await fake.replies(BOB, after=before[BOB])
     assert texts(to_bob)[0].startswith("Person 102 is on it for Person 101.")
