@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.clock import FakeClock
+from bot.reminders.flows import ReminderFlows, Wording
 from bot.reminders.leader import Leadership
 from bot.reminders.plans import RefillPlan, TaperPlan, TaperStep
-from bot.reminders.service import Reminders
+from bot.reminders.service import Refused, Reminders
+from bot.reply.content import Content
+from bot.reply.messages import Message
 from bot.storage.models import Occurrence
 from bot.storage.store import Store
 from tests.databases import RecordingNotifier
@@ -212,3 +216,37 @@ async def test_a_second_process_on_the_same_sqlite_file_refuses_to_run_the_sched
         await asyncio.sleep(0.01)
     assert started == ["first", "second"]
     await second.stop()
+
+
+class Flaky(RecordingNotifier):
+    """The patient's chat times out once; a caregiver's chat refuses the message (a 400)."""
+
+    timeouts: int = 1
+
+    async def send(self, chat_key: str, messages: Sequence[Message]) -> list[str]:
+        if chat_key == ME and self.timeouts:
+            self.timeouts -= 1
+            raise TimeoutError
+        if chat_key == "tg:3":
+            raise Refused("Bad Request")
+        return await super().send(chat_key, messages)
+
+
+async def test_a_timeout_or_a_refusal_for_one_recipient_never_stops_the_others(
+    store: Store, clock: FakeClock, flows: ReminderFlows, content: Content
+) -> None:
+    chats = Flaky(clock)
+    reminders = Reminders(store, clock, chats, Wording(flows, content.emergency_number))
+    store.set_person(ME, clock.now(), timezone="UTC", consent=True, high_risk=[])
+    reminders.link_caregiver(ME, "tg:3")  # refuses
+    reminders.link_caregiver(ME, CARER)
+    reminders.create_plan(
+        ME, "refill", RefillPlan(dt.date(2026, 3, 1), dt.date(2026, 3, 4)).to_data()
+    )
+    clock.set(dt.datetime(2026, 3, 2, 9, 0, tzinfo=UTC))  # the caregiver step is due
+    await reminders.deliver_due()
+    assert [r.chat for r in chats.got] == [CARER]  # the patient timed out, tg:3 refused
+    await reminders.deliver_due()  # the next pass: the patient only, once; nobody twice
+    assert [r.chat for r in chats.got] == [CARER, ME]
+    await reminders.deliver_due()
+    assert [r.chat for r in chats.got] == [CARER, ME]
