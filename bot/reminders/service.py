@@ -290,8 +290,11 @@ class Reminders:
                     person = db.get(Person, plan.person_id)
                     assert person is not None
                     before = plan.laid_until
-                    count += self._lay_out(db, person, plan, now)
-                    if plan.laid_until == before:  # nothing more to lay out, ever
+                    try:
+                        count += self._lay_out(db, person, plan, now)
+                    except (KeyError, ValueError, TypeError) as exc:  # a plan it cannot read
+                        log.error("plan %s cannot be laid out: %s", plan.id, type(exc).__name__)
+                    if plan.laid_until == before:  # nothing more to lay out, for now
                         plan.laid_until = now + plan_rules.WINDOW
             if len(batch) < BATCH:
                 return count
