@@ -90,6 +90,12 @@ def populate(url: str, people: int, now: dt.datetime) -> None:
                 for i in range(1, people + 1)
             ],
         )  # fmt: skip
+
+    def horizon(plan: RefillPlan) -> dt.datetime:
+        """Laid out to 2 days past the alarm date (as issue 5 measured; production lays out
+        lazily, a few days at a time, so this is more rows than it keeps)."""
+        return dt.datetime.combine(plan.alarm + dt.timedelta(days=3), dt.time(0), tzinfo=UTC)
+
     plans = []
     for _ in range(people):
         appointment = now.date() + dt.timedelta(days=rng.randint(2, 120))
@@ -100,13 +106,13 @@ def populate(url: str, people: int, now: dt.datetime) -> None:
             insert(Plan),
             [
                 {"person_id": i, "kind": "refill", "status": "active", "data": p.to_data(),
-                 "created_at": now, "updated_at": now}
+                 "created_at": now, "updated_at": now, "laid_until": horizon(p)}
                 for i, p in enumerate(plans, start=1)
             ],
         )  # fmt: skip
     rows = []
     for i, plan in enumerate(plans, start=1):
-        for due in refill_schedule(plan, ZONES[i % len(ZONES)], STANDARD, now):
+        for due in refill_schedule(plan, ZONES[i % len(ZONES)], STANDARD, now, horizon(plan)):
             rows.append({"plan_id": i, "person_id": i, "kind": due.kind, "group_key": due.group,
                          "due_at": due.due_at, "level": due.level, "priority": due.priority,
                          "status": "pending", "late": False, "payload": due.payload})  # fmt: skip

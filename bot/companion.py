@@ -22,7 +22,15 @@ from bot.care.entries import Care
 from bot.conversation.dialogue import Dialogue
 from bot.conversation.routes import Routes, Turn, Visit
 from bot.conversation.sessions import Session, SqlSessions
-from bot.reminders.flows import Acknowledge, Effect, Export, Saved, SavePlan, SetStatus
+from bot.reminders.flows import (
+    Acknowledge,
+    Effect,
+    Export,
+    MoveAppointment,
+    Saved,
+    SavePlan,
+    SetStatus,
+)
 from bot.reminders.service import Reminders
 from bot.reply.messages import Message, Notice
 from bot.storage.files import ExportFiles
@@ -183,7 +191,7 @@ class Companion:
         messages, session = list(turn.messages), turn.session
         for effect in turn.effects:
             result = self._apply(key, effect)
-            if isinstance(effect, (SavePlan, SetStatus, Acknowledge)):
+            if isinstance(effect, (SavePlan, SetStatus, Acknowledge, MoveAppointment)):
                 session = self._with_plans(key, session)
             after = self.dialogue.after_effect(session, effect, result)
             messages.extend(after.messages)
@@ -203,6 +211,8 @@ class Companion:
             return self.reminders.set_status(key, effect.plan_id, effect.status)
         if isinstance(effect, Export):
             return self.reminders.plans(key)
+        if isinstance(effect, MoveAppointment):
+            return self.reminders.move_appointment(key, effect.plan_id, effect.day)
         raise TypeError(type(effect).__name__)
 
     # -- around the turns --------------------------------------------------------------------

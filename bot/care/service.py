@@ -28,7 +28,7 @@ from bot.care import rules
 from bot.care.checklist import OUTCOMES, Outcome, Result
 from bot.care.rules import CareWords
 from bot.clock import Clock
-from bot.reminders.service import answered
+from bot.reminders.service import answered, caregiver_took, expire_claims
 from bot.reply.messages import Button, Message, Notice
 from bot.storage.models import (
     Acknowledgement,
@@ -363,6 +363,7 @@ class CareService:
                     return AckOutcome("gone", [self._info(by, "ack_gone")])
                 if plan.status != "active" or answered(db, plan.id, occ.group_key):
                     return AckOutcome("closed", [self._info(by, "ack_closed")])
+                expire_claims(db, plan.id, occ.group_key, now)
                 db.add(
                     CareClaim(
                         person_id=person.id,
@@ -375,12 +376,9 @@ class CareService:
                     )
                 )
                 db.flush()  # the race is decided here: a second claim fails on uq_care_claim
-                group = (Occurrence.plan_id == plan.id) & (Occurrence.group_key == occ.group_key)
-                db.execute(
-                    update(Occurrence)
-                    .where(group, Occurrence.status == "pending")
-                    .values(status="acked")
-                )
+                # The caregiver step is closed, not the danger: the person's own reminders go
+                # on until the refill is confirmed, and the caregiver is asked again later.
+                caregiver_took(db, plan, occ.group_key, now)
                 self.store.acknowledged(db, now, by, occ, plan, action, f"caregiver_ack_{action}")
                 taker = self._name_of_key(db, by)
                 patient = self._name(db, person.id)

@@ -83,6 +83,7 @@ class SqlSessions:
             person.quiet_start, person.quiet_end = (start or None), (end or None)
             person.session = encode_session(session)
             person.updated_at = now
+            person.unreachable_at = None  # they wrote to us: they can be reached again
 
 
 def _plain(value: Any) -> Any:

@@ -35,7 +35,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, MessageLimit
-from telegram.error import TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -52,6 +52,7 @@ from telegram.ext import (
 from bot.app import App, build
 from bot.companion import Act, Commanded, Edited, Located, Person, Pressed, Said, Sent
 from bot.conversation import timezones
+from bot.reminders.service import Refused, Unreachable
 from bot.reply import messages as reply
 from bot.settings import Settings
 
@@ -72,6 +73,8 @@ FIRST = ("emergency", "urgent")  # message kinds that go out before anything els
 # Turns run side by side for different people (one at a time per person). Fewer turns at once
 # than HTTP connections, so that a burst queues in PTB instead of timing out in the pool.
 CONCURRENT_UPDATES = 16
+# Bad requests that mean the chat itself is gone (Telegram's descriptions, lower case).
+GONE = ("chat not found", "user is deactivated", "peer_id_invalid", "bot was blocked")
 
 
 # -- pure helpers -------------------------------------------------------------------------
@@ -310,13 +313,16 @@ class TelegramDoor:
         if person is None or chat is None:
             return
         async with self._lock(person.key if person.private else f"chat:{chat.id}"):
-            answer = self.companion.handle(person, act)
+            # The turn reads and writes the database: off the event loop, so one person's slow
+            # turn never holds up anyone else's updates or the reminders.
+            answer = await asyncio.to_thread(self.companion.handle, person, act)
             quote = None if person.private else update.effective_message
             await send_messages(context.bot, chat.id, answer.messages, quote)
         for notice in answer.others:
             try:
                 await self.app.notifier.send(notice.to, notice.messages)
-            except (TelegramError, ValueError) as exc:  # one blocked chat must not stop the rest
+            except (TelegramError, ValueError, Unreachable, Refused) as exc:  # one blocked chat
+                # must not stop the rest
                 log.warning("could not notify a linked person: %s", type(exc).__name__)
 
     # -- handlers ---------------------------------------------------------------------------
@@ -393,7 +399,7 @@ class TelegramDoor:
         if not isinstance(update, Update) or update.effective_chat is None:
             return
         person = self._person(update, context) or Person("", private=False)
-        for message in self.companion.failed(person):
+        for message in await asyncio.to_thread(self.companion.failed, person):
             try:
                 await context.bot.send_message(update.effective_chat.id, message.text)
             except TelegramError as exc:
@@ -434,8 +440,17 @@ class TelegramNotifier:
         self.application = application
 
     async def send(self, chat_key: str, messages: Sequence[reply.Message]) -> list[str]:
+        """Send; a chat that blocked the bot (403) or is gone is `Unreachable`, any other bad
+        request (400) is `Refused`; a timeout or server error is raised as it is (tried again)."""
         chat_id = int(chat_key.removeprefix(CHAT_PREFIX))
-        return [str(i) for i in await send_messages(self.application.bot, chat_id, messages)]
+        try:
+            sent = await send_messages(self.application.bot, chat_id, messages)
+        except Forbidden as exc:
+            raise Unreachable(type(exc).__name__) from exc
+        except BadRequest as exc:
+            gone = any(w in exc.message.lower() for w in GONE)
+            raise (Unreachable if gone else Refused)(type(exc).__name__) from exc
+        return [str(i) for i in sent]
 
 
 async def _post_init(application: TelegramApp) -> None:

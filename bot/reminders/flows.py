@@ -19,7 +19,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.reminders.ladder import HIGH_RISK_QUESTIONS, RULES, SNOOZE_MINUTES, Level
+from bot.reminders.ladder import (
+    HIGH_RISK_QUESTIONS,
+    LATER,
+    MAX_DAYS_AHEAD,
+    RULES,
+    SNOOZE_MINUTES,
+    Level,
+    ladder_for,
+)
 from bot.reminders.plans import (
     DEFAULT_REMIND_AT,
     AckResult,
@@ -29,6 +37,7 @@ from bot.reminders.plans import (
     TaperPlan,
     TaperStep,
     fmt_time,
+    local_moment,
     parse_time,
     parse_times,
     refill_schedule,
@@ -101,7 +110,15 @@ class Export:
     what: str  # ics | chart
 
 
-Effect = SavePlan | Acknowledge | SetStatus | Export
+@dataclass(frozen=True)
+class MoveAppointment:
+    """A new appointment date for a refill plan (from "New appointment date")."""
+
+    plan_id: int
+    day: dt.date
+
+
+Effect = SavePlan | Acknowledge | SetStatus | Export | MoveAppointment
 
 
 @dataclass(frozen=True)
@@ -242,8 +259,8 @@ class ReminderFlows:
         if ctx.timezone is None:
             messages.append(self._info("no_timezone_note"))
         if name == "refill":
-            messages += [self._info("refill_intro"), self._prompt("refill_ask_appointment")]
-            return FlowResult(messages, self._with(state, _Flow("refill", "appointment")))
+            messages += [self._info("refill_intro"), self._prompt("refill_ask_alarm")]
+            return FlowResult(messages, self._with(state, _Flow("refill", "alarm")))
         messages += [self._info("taper_intro"), self._prompt("taper_ask_dose", n="1")]
         return FlowResult(
             messages, self._with(state, _Flow("taper", "dose", {"steps": [], "cur": {}}))
@@ -268,6 +285,7 @@ class ReminderFlows:
             ("refill", "alarm"): "refill_ask_alarm",
             ("refill", "time"): "refill_ask_time",
             ("quiet", "hours"): "quiet_ask",
+            ("newdate", "date"): "newdate_ask",
         }.get((flow.name, flow.step))
         if key:
             return [self._prompt(key)]
@@ -289,31 +307,41 @@ class ReminderFlows:
             return self._taper_text(ctx, state, flow, text)
         if flow.name == "quiet":
             return self._quiet_text(state, text)
+        if flow.name == "newdate":
+            return self._newdate_text(ctx, state, flow, text)
         if flow.name in ("refill", "taper"):  # a summary or "another step?" waits for a button
             return FlowResult([self._prompt("use_buttons")], state, accepted=False)
         return None  # the risk questions are answered with buttons (and asked again)
 
     def _read_date(
         self, ctx: Ctx, text: str, past_key: str
-    ) -> tuple[dt.date | None, Message | None]:
+    ) -> tuple[dt.date | None, Message | None, bool]:
+        """A date from today up to about a year ahead, or the kind reprompt that says why not.
+        A date in the past ("yesterday", "last friday") or too far ahead is still read as a
+        date (the third value: words that are a date at all, so they are not answered as a
+        question)."""
         day = parse_date(text, ctx)
         if day is None:
-            return None, self._prompt("date_unreadable", text=text[:40])
+            return None, self._prompt("date_unreadable", text=text[:40]), False
         if day < ctx.today:
-            return None, self._prompt(past_key, date=self.day(day))
-        return day, None
+            return None, self._prompt(past_key, date=self.day(day)), True
+        if (day - ctx.today).days > MAX_DAYS_AHEAD:
+            return None, self._prompt("date_too_far", date=self.day(day)), True
+        return day, None, True
 
     def _refill_text(self, ctx: Ctx, state: ReminderState, flow: _Flow, text: str) -> FlowResult:
         if flow.step in ("appointment", "alarm"):
-            day, problem = self._read_date(
+            day, problem, readable = self._read_date(
                 ctx, text, "date_past" if flow.step == "appointment" else "alarm_past"
             )
             if problem is not None or day is None:
-                return FlowResult([problem] if problem else [], state, accepted=False)
+                return FlowResult([problem] if problem else [], state, accepted=readable)
             flow.data[flow.step] = day.isoformat()
-            if flow.step == "appointment":
-                flow.step = "alarm"
-                return FlowResult([self._prompt("refill_ask_alarm")], self._with(state, flow))
+            if flow.step == "alarm":
+                flow.step = "appointment"
+                return FlowResult([self._prompt("refill_ask_appointment")], self._with(state, flow))
+            if "time" in flow.data:  # a new appointment date from the summary
+                return self._refill_summary(ctx, state, flow, parse_time(flow.data["time"]))
             flow.step = "time"
             use = self._b(
                 "use_time",
@@ -336,37 +364,53 @@ class ReminderFlows:
         )
 
     def _refill_summary(
-        self, ctx: Ctx, state: ReminderState, flow: _Flow, at: dt.time
+        self, ctx: Ctx, state: ReminderState, flow: _Flow, at: dt.time | None
     ) -> FlowResult:
-        flow.data["time"] = fmt_time(at)
+        flow.data["time"] = fmt_time(at or DEFAULT_REMIND_AT)
         flow.step = "confirm"
-        return FlowResult([self._refill_summary_message(ctx, flow)], self._with(state, flow))
+        message, listed = self._refill_summary_message(ctx, state, flow)
+        flow.data["listed"] = listed
+        return FlowResult([message], self._with(state, flow))
 
-    def _refill_summary_message(self, ctx: Ctx, flow: _Flow) -> Message:
-        from bot.reminders.ladder import STANDARD
-
+    def _refill_listed(self, ctx: Ctx, state: ReminderState, flow: _Flow) -> list[str]:
+        """The reminders the summary lists (local dates and times), exactly as they will be laid
+        out if saved now: up to the appointment, or up to the alarm date when rebooking."""
         plan = self._refill_plan(flow)
-        before = [
-            d
-            for d in refill_schedule(plan, ctx.zone, STANDARD, ctx.now)
-            if d.kind == "refill_before"
-        ]
-        dates = ", ".join(self.day(dt.date.fromisoformat(d.payload["day"])) for d in before) or "-"
+        ladder = ladder_for(state.high_risk)
+        last = plan.alarm if plan.needs_rebook(ladder) else min(plan.appointment, plan.alarm)
+        end = local_moment(last + dt.timedelta(days=1), dt.time(0), ctx.zone)
+        dues = refill_schedule(plan, ctx.zone, ladder, ctx.now, end)
+        return [d.due_at.isoformat() for d in dues]
+
+    def _refill_summary_message(
+        self, ctx: Ctx, state: ReminderState, flow: _Flow
+    ) -> tuple[Message, list[str]]:
+        plan = self._refill_plan(flow)
+        listed = self._refill_listed(ctx, state, flow)
+        days = dict.fromkeys(
+            self.day(dt.datetime.fromisoformat(m).astimezone(ZoneInfo(ctx.zone)).date())
+            for m in listed
+        )
+        rebook = plan.needs_rebook(ladder_for(state.high_risk))
         text = self._t(
-            "refill_summary",
+            "refill_summary_rebook" if rebook else "refill_summary",
             appointment=self.day(plan.appointment),
             alarm=self.day(plan.alarm),
             time=fmt_time(plan.remind_at),
-            dates=dates,
+            dates=", ".join(days) or "-",
         )
-        if plan.after_alarm:
-            text += "\n" + self._t("refill_after_alarm")
+        if rebook:
+            text += "\n" + self._t(
+                "refill_after_alarm" if plan.after_alarm else "refill_too_close",
+                alarm=self.day(plan.alarm),
+            )
         buttons = (
             self._b("save", "rf:save"),
+            *((self._b("new_date", "rf:newdate"),) if rebook else ()),
             self._b("start_again", "rf:restart"),
             self._b("cancel", "rf:cancel"),
         )
-        return Message(text, buttons, kind="prompt")
+        return Message(text, buttons, kind="prompt"), listed
 
     def _taper_text(self, ctx: Ctx, state: ReminderState, flow: _Flow, text: str) -> FlowResult:
         cur: dict[str, Any] = flow.data.setdefault("cur", {})
@@ -385,9 +429,9 @@ class ReminderFlows:
             flow.step = "start"
             return FlowResult([self._start_ask(flow, n)], self._with(state, flow))
         if flow.step == "start":
-            day, problem = self._read_date(ctx, text, "date_past")
+            day, problem, readable = self._read_date(ctx, text, "date_past")
             if problem is not None or day is None:
-                return FlowResult([problem] if problem else [], state, accepted=False)
+                return FlowResult([problem] if problem else [], state, accepted=readable)
             return self._taper_start(state, flow, day, n)
         if flow.step == "days":
             try:
@@ -454,6 +498,13 @@ class ReminderFlows:
         )
         messages = [Message("\n".join(lines), buttons, kind="prompt")]
         return FlowResult(messages, self._with(state, flow), (Export("chart_preview"),))
+
+    def _newdate_text(self, ctx: Ctx, state: ReminderState, flow: _Flow, text: str) -> FlowResult:
+        day, problem, readable = self._read_date(ctx, text, "date_past")
+        if problem is not None or day is None:
+            return FlowResult([problem] if problem else [], state, accepted=readable)
+        move = MoveAppointment(int(flow.data["plan"]), day)
+        return FlowResult([], self._with(state, None), (move,))
 
     def _quiet_text(self, state: ReminderState, text: str) -> FlowResult:
         parts = [p for p in text.replace("to", "-").replace("–", "-").split("-") if p.strip()]
@@ -539,8 +590,17 @@ class ReminderFlows:
             return FlowResult([self._prompt("taper_ask_dose", n=n)], self._with(state, flow))
         if action == "nomore" and flow.name == "taper" and flow.step == "more":
             return self._taper_summary(ctx, state, flow)
+        if action == "newdate" and flow.name == "refill" and flow.step == "confirm":
+            flow.step = "appointment"
+            return FlowResult([self._prompt("refill_ask_appointment")], self._with(state, flow))
         if action == "save" and flow.step == "confirm":
             if flow.name == "refill":
+                if self._refill_listed(ctx, state, flow) != flow.data.get("listed"):
+                    # Time went on since the summary: never save a list that is not true.
+                    message, listed = self._refill_summary_message(ctx, state, flow)
+                    flow.data["listed"] = listed
+                    changed = self._info("refill_summary_changed")
+                    return FlowResult([changed, message], self._with(state, flow))
                 data = self._refill_plan(flow).to_data()
             else:
                 data = self._taper_plan(flow).to_data()
@@ -566,6 +626,9 @@ class ReminderFlows:
             return FlowResult([], state, (SetStatus(plan.id, "cancelled"),))
         if action == "keep":
             return FlowResult([self._info("ack_already")], state)
+        if action == "newdate" and plan.kind == "refill":
+            flow = _Flow("newdate", "date", {"plan": plan.id})
+            return FlowResult([self._prompt("newdate_ask")], self._with(state, flow))
         if action == "change" and plan.kind in ("refill", "taper"):
             return self.command(ctx, state, plan.kind)
         return FlowResult([self._info("ack_gone")], state)
@@ -673,6 +736,16 @@ class ReminderFlows:
             return FlowResult([self._info(key)], state)
         if isinstance(effect, Export):
             return FlowResult(self._export(ctx, state, effect, result), state)
+        if isinstance(effect, MoveAppointment):
+            if not isinstance(result, PlanInfo):
+                return FlowResult([self._info("plan_missing")], state)
+            refill = RefillPlan.from_data(result.data)
+            nxt = self.when(result.next_due, ctx.zone) if result.next_due else "-"
+            messages = [self._info("newdate_saved", date=self.day(refill.appointment), next=nxt)]
+            if refill.needs_rebook(ladder_for(state.high_risk)):
+                key = "refill_after_alarm" if refill.after_alarm else "refill_too_close"
+                messages.append(self._info(key, alarm=self.day(refill.alarm)))
+            return FlowResult(messages, state)
         return FlowResult([], state)
 
     def _ack_reply(
@@ -687,7 +760,16 @@ class ReminderFlows:
             )
         if result.outcome == "snoozed":
             return FlowResult([self._info("ack_snoozed", minutes=str(SNOOZE_MINUTES))], state)
+        if result.outcome == "snooze_too_close" and result.when is not None:
+            skip = self._b("skip_this_one", f"ack:skip:{result.occurrence_id}")
+            time = result.when.astimezone(ZoneInfo(ctx.zone)).strftime("%H:%M")
+            return FlowResult([self._prompt("ack_snooze_too_close", (skip,), time=time)], state)
+        if result.outcome == "later" and result.when is not None:
+            return FlowResult([self._info("ack_later", when=self.when(result.when, ctx.zone))],
+                              state)  # fmt: skip
         key = {
+            "later_limit": "ack_later_limit",
+            "not_yet": "ack_not_yet",
             "taken": "ack_taken",
             "skip": "ack_skip",
             "fine": "ack_fine",
@@ -753,7 +835,11 @@ class ReminderFlows:
                 days = int(item.payload.get("days", 0))
                 kind = {0: "refill_today", 1: "refill_tomorrow"}.get(days, kind)
                 values["days"] = str(days)
+            if "days_left" in item.payload:
+                values["days"] = str(item.payload["days_left"])
         elif item.plan_kind == "taper":
+            values.update(missed=str(item.payload.get("missed", "")),
+                          count=str(item.payload.get("count", "")))  # fmt: skip
             taper = TaperPlan.from_data(item.plan_data)
             ordered = sorted(taper.steps, key=lambda s: s.start)
             number = int(item.payload.get("step", 1))
@@ -774,6 +860,8 @@ class ReminderFlows:
                     time=local.strftime("%H:%M"), date=self.day(local.date())
                 )
             )
+        for note in item.notes:
+            lines.append(getattr(self.words.file.notes, note))
         alone = rule.to_caregivers and not item.has_caregivers
         lines.append(self.words.message(kind, item.to_caregiver, alone, **values))
         buttons = self._buttons(item)
@@ -793,7 +881,16 @@ class ReminderFlows:
         if not rule.ackable:
             return ()
         if item.plan_kind == "refill":
-            return (self._b("refill_done", f"ack:done:{occ}"),)
+            done = self._b("refill_done", f"ack:done:{occ}")
+            if item.kind == "refill_checkback":
+                return (done, self._b("not_yet", f"ack:notyet:{occ}"))
+            if item.to_caregiver:
+                return (done,)
+            return (
+                done,
+                self._b("new_date", f"rp:newdate:{item.plan_id}"),
+                self._b("later", f"ack:later:{occ}", hours=str(int(LATER.total_seconds() // 3600))),
+            )
         if item.to_caregiver:
             return ()
         if item.kind == "taper_check":

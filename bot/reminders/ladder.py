@@ -9,6 +9,7 @@ and does no I/O.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -30,6 +31,9 @@ class Rule:
     to_person: bool = True
     to_caregivers: bool = False
     ackable: bool = True  # carries the buttons that close its group
+    # When the person cannot be reached (they blocked the bot), their caregivers get it instead.
+    unreachable_copy: bool = False
+    to_claimer: bool = False  # only to the caregiver who said "I'm on it" (the check-back)
 
     @property
     def safety(self) -> bool:
@@ -44,15 +48,27 @@ class Rule:
 RULES: dict[str, Rule] = {
     r.kind: r
     for r in (
-        Rule("refill_before", Level.ROUTINE),
-        Rule("refill_overdue", Level.NUDGE),
-        Rule("refill_warning", Level.WARNING),
-        Rule("refill_caregiver", Level.CAREGIVER, to_caregivers=True),
-        Rule("refill_emergency", Level.EMERGENCY, to_caregivers=True),
+        Rule("refill_before", Level.ROUTINE, unreachable_copy=True),
+        # The appointment is after the alarm date (or too close): count down to the alarm date.
+        Rule("refill_rebook", Level.NUDGE, unreachable_copy=True),
+        Rule("refill_overdue", Level.NUDGE, unreachable_copy=True),
+        Rule("refill_warning", Level.WARNING, unreachable_copy=True),
+        Rule("refill_caregiver", Level.CAREGIVER, to_caregivers=True, unreachable_copy=True),
+        Rule("refill_emergency", Level.EMERGENCY, to_caregivers=True, unreachable_copy=True),
+        # A few hours after a caregiver's "I'm on it": is the refill sorted? (to them only)
+        Rule("refill_checkback", Level.CAREGIVER, to_person=False, to_claimer=True),
         Rule("taper_dose", Level.ROUTINE),
         Rule("taper_snoozed", Level.ROUTINE),
-        Rule("taper_nudge", Level.NUDGE),
-        Rule("taper_caregiver", Level.CAREGIVER, to_caregivers=True),
+        Rule("taper_nudge", Level.NUDGE, unreachable_copy=True),  # the one follow-up of a dose
+        Rule(
+            "taper_caregiver",
+            Level.CAREGIVER,
+            to_person=False,
+            to_caregivers=True,
+            unreachable_copy=True,
+        ),
+        # Once a day instead of a stream, when several doses of the day are not marked.
+        Rule("taper_digest", Level.WARNING, to_caregivers=True, unreachable_copy=True),
         Rule("taper_step", Level.ROUTINE, ackable=False),
         Rule("taper_check", Level.ROUTINE),
         # The one-off "check again" after a checklist said "keep watching": the person only,
@@ -76,7 +92,12 @@ class Ladder:
     refill_before_days: tuple[int, ...]  # reminders before the appointment (0 = its morning)
     refill_first_check: tuple[int, str | None]  # (days after the appointment, time or None)
     refill_steps: tuple[LadderStep, ...]  # checked in order, first match wins
-    refill_days_after_alarm: int  # the ladder keeps going this many days past the alarm date
+    # An appointment fewer than this many days before the alarm date is too late: the bot counts
+    # down to the alarm date instead and asks the person to book an earlier refill.
+    rebook_margin_days: int
+    rebook_days: tuple[int, ...]  # days before the alarm date with a "please rebook" reminder
+    urgent_days: int  # from this many days before the alarm date the ladder runs (rebooking)
+    emergency_hours: tuple[int, ...]  # hours after the reminder time of each emergency message
     dose_steps: tuple[tuple[int, str], ...]  # (minutes after a dose, rule) until acknowledged
     caregivers_always: bool  # caregivers get every step from the first missed one
 
@@ -90,7 +111,10 @@ STANDARD = Ladder(
         LadderStep(4, "refill_warning"),
         LadderStep(None, "refill_overdue"),
     ),
-    refill_days_after_alarm=2,
+    rebook_margin_days=3,  # F109: clinics refill 3-5 days before the alarm date (adults)
+    rebook_days=(28, 21, 14, 10, 7, 6, 5),
+    urgent_days=4,
+    emergency_hours=(0, 4, 8),  # three times a day, until "Refill done" or the plan is stopped
     dose_steps=((30, "taper_nudge"), (120, "taper_caregiver")),
     caregivers_always=False,
 )
@@ -104,7 +128,10 @@ HIGH_RISK = Ladder(
         LadderStep(4, "refill_caregiver"),
         LadderStep(None, "refill_warning"),
     ),
-    refill_days_after_alarm=2,
+    rebook_margin_days=3,
+    rebook_days=(28, 21, 14, 10, 8, 7),
+    urgent_days=6,
+    emergency_hours=(0, 3, 6, 9),
     dose_steps=((20, "taper_nudge"), (60, "taper_caregiver")),
     caregivers_always=True,
 )
@@ -113,11 +140,25 @@ HIGH_RISK_QUESTIONS = ("spinal_t6", "communication", "prior_withdrawal")
 # The person's own answers that close an event (a plan's group): "Refill done", a dose taken or
 # skipped, the daily check answered "fine" or with a sign. Once one is given the ladder for that
 # event has stopped, a later answer to it is "already answered", and a caregiver who taps an older
-# alert is told it is sorted. A caregiver's "I'm on it" / "Called the clinic" also stops the
-# ladder, but never closes the event for the person (they can still say the refill was done).
+# alert is told it is sorted. A caregiver's "I'm on it" / "Called the clinic" closes only the
+# caregiver step: the person's own reminders go on until the refill is confirmed, the caregiver
+# who took it is asked after `CHECKBACK_AFTER` whether it is sorted, and the caregivers get the
+# ladder again after `CLAIM_HOLDS` (or at once on "Not yet").
 CLOSING_ANSWERS = ("done", "taken", "skip", "fine", "signs")
 SNOOZE_MINUTES = 15
 MAX_SNOOZES = 3
+# F095: a missed dose is skipped when the next one is due in less than 2 hours, so a snooze
+# never brings a dose that close to the next one (the person is offered "skip this one").
+SNOOZE_GAP = dt.timedelta(hours=2)
+DIGEST_AT = dt.time(21, 30)  # the daily list of doses not marked, when there are several
+DIGEST_MIN_MISSED = 2
+LATER = dt.timedelta(hours=3)  # "Remind me later" on a refill reminder
+MAX_LATER = 2  # ... at most this many times in a day
+CHECKBACK_AFTER = dt.timedelta(hours=4)  # a caregiver who said "I'm on it" is asked again
+CLAIM_HOLDS = dt.timedelta(hours=6)  # unanswered by then, the caregivers get the ladder again
+# Dates a person types: an alarm or appointment is at most about a year ahead (clinics refill
+# every few weeks or months), and so is the start of a taper step.
+MAX_DAYS_AHEAD = 366
 
 
 def ladder_for(high_risk: tuple[str, ...] | list[str] | None) -> Ladder:
@@ -132,6 +173,12 @@ def refill_step(ladder: Ladder, days_left: int) -> str:
     raise ValueError("a ladder needs a catch-all step")
 
 
-def wants_caregivers(kind: str, high_risk: bool) -> bool:
+def wants_caregivers(kind: str, high_risk: bool, unreachable: bool = False) -> bool:
+    """Do the linked caregivers get this one? (The person cannot be reached: every rule with a
+    copy for them.)"""
     rule = RULES[kind]
+    if rule.to_claimer:
+        return False
+    if unreachable and rule.unreachable_copy:
+        return True
     return rule.to_caregivers or (high_risk and rule.level >= Level.NUDGE)

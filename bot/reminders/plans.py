@@ -1,16 +1,19 @@
 """Plans turned into dated occurrences: pump refills, prescribed tapers and the one-off re-check
 after the withdrawal checklist said "keep watching". Pure: no I/O.
 
-A refill plan (appointment date, pump alarm date, reminder time) gives reminders before the
-appointment and, if it passes unconfirmed, the escalation ladder of `bot.reminders.ladder`, keyed to
-days left before the alarm date. A taper plan is only ever the prescriber's plan as the person
-typed it: this module never invents, changes or suggests a dose, it only lays out the times.
+A refill plan (pump alarm date, appointment date, reminder time) is keyed to the alarm date:
+reminders before a timely appointment, or a countdown to the alarm date asking to rebook a late
+one; then the escalation ladder of `bot.reminders.ladder`, by days left before the alarm date,
+until the refill is confirmed. Plans are laid out lazily, a few days at a time (`lay_out`).
+A taper plan is only ever the prescriber's plan as the person typed it: this module never
+invents, changes or suggests a dose, it only lays out the times.
 Local wall-clock times become UTC per occurrence with zoneinfo (never 24-hour steps), so a
 reminder stays at 09:00 local across DST changes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import itertools
 import re
@@ -18,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.reminders.ladder import RULES, Ladder, refill_step
+from bot.reminders.ladder import DIGEST_AT, RULES, Ladder, refill_step
 
 UTC = dt.UTC
 DEFAULT_REMIND_AT = dt.time(9, 0)
@@ -26,6 +29,9 @@ STEP_NOTICE_AT = dt.time(19, 0)  # the evening before a taper step changes
 CHECK_AT = dt.time(18, 0)  # the daily question about withdrawal signs
 MAX_TAPER_DAYS = 366
 MAX_DOSES_PER_DAY = 8
+WINDOW = dt.timedelta(days=3)  # occurrences are laid out this far ahead (more as time passes)
+SCAN_DAYS = 30
+MAX_SCAN_DAYS = 800  # how far ahead the next moment of a plan is looked for
 _TIME = re.compile(r"^\s*(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm|a\.m\.|p\.m\.)?\s*$", re.IGNORECASE)
 
 
@@ -71,6 +77,8 @@ class Outgoing:
     has_caregivers: bool
     late: bool
     maybe_repeat: bool
+    plan_id: int = 0
+    notes: tuple[str, ...] = ()  # later | caregiver_on_it | unreachable (content notes)
 
 
 @dataclass(frozen=True)
@@ -86,10 +94,14 @@ class PlanInfo:
 class AckResult:
     """What an acknowledgement did: `outcome` is a content key suffix the flows word."""
 
-    outcome: str  # refill_done | taken | skip | snoozed | snooze_limit | fine | already | gone
+    # refill_done | taken | skip | snoozed | snooze_limit | snooze_too_close | later |
+    # later_limit | not_yet | fine | already | gone
+    outcome: str
     plan_kind: str | None = None
     plan_data: dict[str, Any] = field(default_factory=dict)
     snoozes_left: int = 0
+    when: dt.datetime | None = None  # the next dose (too close to snooze), or the later reminder
+    occurrence_id: int = 0
 
 
 def local_moment(day: dt.date, at: dt.time, zone: str) -> dt.datetime:
@@ -167,42 +179,84 @@ class RefillPlan:
         """The appointment is after the pump's alarm date: book an earlier one."""
         return self.appointment > self.alarm
 
+    def needs_rebook(self, ladder: Ladder) -> bool:
+        """Too late: the appointment is after the alarm date or too close to it."""
+        return (self.alarm - self.appointment).days < ladder.rebook_margin_days
 
-def refill_schedule(plan: RefillPlan, zone: str, ladder: Ladder, now: dt.datetime) -> list[Due]:
-    """Reminders before the appointment, then the ladder if it passes unconfirmed.
 
-    Everything is laid out now; "Refill done" cancels what is left. Moments already past are
-    left out, except that a ladder never loses its loudest step.
+def _at(base: dt.time, hours: int) -> dt.time | None:
+    """`hours` after `base` on the same day (None: that is tomorrow)."""
+    moment = dt.datetime.combine(dt.date(2000, 1, 1), base) + dt.timedelta(hours=hours)
+    return moment.time() if moment.date() == dt.date(2000, 1, 1) else None
+
+
+def _ladder_day(
+    plan: RefillPlan, ladder: Ladder, day: dt.date, at: dt.time
+) -> list[tuple[str, dt.time, dict[str, Any]]]:
+    days_left = (plan.alarm - day).days
+    kind = refill_step(ladder, days_left)
+    payload = {"days_left": days_left, "day": day.isoformat()}
+    if kind == "refill_emergency":  # several times a day, through quiet hours
+        times = [_at(plan.remind_at, h) for h in ladder.emergency_hours]
+        return [(kind, t, payload) for t in times if t is not None]
+    return [(kind, at, payload)]
+
+
+def refill_day(
+    plan: RefillPlan, ladder: Ladder, day: dt.date
+) -> list[tuple[str, dt.time, dict[str, Any]]]:
+    """What a refill plan sends on one local day: (rule, time, payload).
+
+    Keyed to the alarm date first. When the appointment is in time: reminders before it, then
+    (unconfirmed) the ladder by days left before the alarm date. When it is after the alarm date
+    or too close: a countdown to the alarm date asking to rebook, then the ladder from
+    `urgent_days` before it. Either way the ladder never ends on its own: after the alarm date
+    the emergency step comes several times a day until "Refill done" or the plan is stopped.
     """
-    dues: list[Due] = []
-    for days in ladder.refill_before_days:
-        day = plan.appointment - dt.timedelta(days=days)
-        dues.append(
-            Due(
-                "refill_before",
-                "refill",
-                local_moment(day, plan.remind_at, zone),
-                {"days": days, "day": day.isoformat()},
-            )
-        )
-    offset, first_time = ladder.refill_first_check
-    day = plan.appointment + dt.timedelta(days=offset)
-    last = plan.alarm + dt.timedelta(days=ladder.refill_days_after_alarm)
-    at = dt.time.fromisoformat(first_time) if first_time else plan.remind_at
-    while day <= max(last, plan.appointment + dt.timedelta(days=1)):
+    out: list[tuple[str, dt.time, dict[str, Any]]] = []
+    if plan.needs_rebook(ladder):
         days_left = (plan.alarm - day).days
-        kind = refill_step(ladder, days_left)
-        dues.append(
-            Due(
-                kind,
-                "refill",
-                local_moment(day, at, zone),
-                {"days_left": days_left, "day": day.isoformat()},
-            )
-        )
-        day += dt.timedelta(days=1)
-        at = plan.remind_at
-    return [d for d in dues if d.due_at > now]
+        if days_left > ladder.urgent_days:
+            if days_left in ladder.rebook_days:
+                out.append(
+                    (
+                        "refill_rebook",
+                        plan.remind_at,
+                        {"days_left": days_left, "day": day.isoformat()},
+                    )
+                )
+            return out
+        return _ladder_day(plan, ladder, day, plan.remind_at)
+    before = (plan.appointment - day).days
+    if before >= 0 and before in ladder.refill_before_days:
+        out.append(("refill_before", plan.remind_at, {"days": before, "day": day.isoformat()}))
+    offset, first_time = ladder.refill_first_check
+    first_day = plan.appointment + dt.timedelta(days=offset)
+    if day >= first_day:
+        at = dt.time.fromisoformat(first_time) if first_time and day == first_day else None
+        out += _ladder_day(plan, ladder, day, at or plan.remind_at)
+    return out
+
+
+def _days(after: dt.datetime, until: dt.datetime, zone: str) -> list[dt.date]:
+    """The local days that may hold a moment in (after, until], with a day's margin each side."""
+    tz = ZoneInfo(zone)
+    first, last = after.astimezone(tz).date(), until.astimezone(tz).date()
+    with contextlib.suppress(OverflowError):
+        first, last = first - dt.timedelta(days=1), last + dt.timedelta(days=1)
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def refill_schedule(
+    plan: RefillPlan, zone: str, ladder: Ladder, after: dt.datetime, until: dt.datetime
+) -> list[Due]:
+    """The refill plan's moments in (after, until] (laid out a few days at a time: the ladder
+    runs until the refill is confirmed, so it has no end to lay out)."""
+    dues: list[Due] = []
+    for day in _days(after, until, zone):
+        for kind, at, payload in refill_day(plan, ladder, day):
+            dues.append(Due(kind, "refill", local_moment(day, at, zone), payload))
+    return sorted((d for d in dues if after < d.due_at <= until), key=lambda d: d.due_at)
 
 
 # -- taper --------------------------------------------------------------------------------------
@@ -273,34 +327,39 @@ def taper_problem(plan: TaperPlan) -> str | None:
     return None
 
 
-def taper_schedule(plan: TaperPlan, zone: str, ladder: Ladder, now: dt.datetime) -> list[Due]:
-    """Each dose time with its missed-dose ladder, each step change the evening before, and one
-    question a day about withdrawal signs."""
+def taper_day(plan: TaperPlan, ladder: Ladder, day: dt.date, zone: str) -> list[Due]:
+    """One local day of a taper: each dose with its follow-ups, the notice the evening before a
+    step changes, the daily question about withdrawal signs and the digest of missed doses."""
     dues: list[Due] = []
     steps = sorted(plan.steps, key=lambda s: s.start)
     for number, step in enumerate(steps, start=1):
-        if number > 1:
-            eve = step.start - dt.timedelta(days=1)
+        if number > 1 and day == step.start - dt.timedelta(days=1):
             dues.append(
                 Due(
                     "taper_step",
                     f"step:{number}",
-                    local_moment(eve, STEP_NOTICE_AT, zone),
+                    local_moment(day, STEP_NOTICE_AT, zone),
                     {"step": number},
                 )
             )
-        for offset in range(step.days):
-            day = step.start + dt.timedelta(days=offset)
-            for at in step.times:
-                due = local_moment(day, at, zone)
-                group = f"dose:{day.isoformat()}T{fmt_time(at)}"
-                payload = {"step": number, "day": day.isoformat(), "time": fmt_time(at)}
-                dues.append(Due("taper_dose", group, due, payload))
-                for minutes, kind in ladder.dose_steps:
-                    later = due + dt.timedelta(minutes=minutes)
-                    dues.append(Due(kind, group, later, payload))
-    day = plan.first_day
-    while day <= plan.last_day + dt.timedelta(days=1):
+        if not step.start <= day <= step.end:
+            continue
+        for at in step.times:
+            due = local_moment(day, at, zone)
+            group = f"dose:{day.isoformat()}T{fmt_time(at)}"
+            payload = {"step": number, "day": day.isoformat(), "time": fmt_time(at)}
+            dues.append(Due("taper_dose", group, due, payload))
+            for minutes, kind in ladder.dose_steps:
+                dues.append(Due(kind, group, due + dt.timedelta(minutes=minutes), payload))
+        dues.append(
+            Due(
+                "taper_digest",
+                f"digest:{day.isoformat()}",
+                local_moment(day, DIGEST_AT, zone),
+                {"day": day.isoformat()},
+            )
+        )
+    if plan.first_day <= day <= plan.last_day + dt.timedelta(days=1):
         dues.append(
             Due(
                 "taper_check",
@@ -309,8 +368,57 @@ def taper_schedule(plan: TaperPlan, zone: str, ladder: Ladder, now: dt.datetime)
                 {"day": day.isoformat()},
             )
         )
+    return dues
+
+
+def taper_schedule(
+    plan: TaperPlan, zone: str, ladder: Ladder, after: dt.datetime, until: dt.datetime
+) -> list[Due]:
+    """The taper's moments in (after, until]."""
+    dues = [d for day in _days(after, until, zone) for d in taper_day(plan, ladder, day, zone)]
+    return sorted((d for d in dues if after < d.due_at <= until), key=lambda d: d.due_at)
+
+
+def _dose_times(plan: TaperPlan, day: dt.date) -> tuple[dt.time, ...]:
+    return next((s.times for s in plan.steps if s.start <= day <= s.end), ())
+
+
+def _dose_of(group: str) -> tuple[dt.date, dt.time] | None:
+    try:
+        day, _, at = group.removeprefix("dose:").partition("T")
+        return dt.date.fromisoformat(day), dt.time.fromisoformat(at)
+    except ValueError:
+        return None
+
+
+def next_dose(plan: TaperPlan, zone: str, group: str) -> dt.datetime | None:
+    """When the dose after the one of `group` is due (None: it was the last one)."""
+    found = _dose_of(group)
+    if found is None:
+        return None
+    day, at = found
+    later = [t for t in _dose_times(plan, day) if t > at]
+    while not later:
         day += dt.timedelta(days=1)
-    return [d for d in dues if d.due_at > now]
+        if day > plan.last_day:
+            return None
+        later = list(_dose_times(plan, day))
+    return local_moment(day, later[0], zone)
+
+
+def previous_dose(plan: TaperPlan, group: str) -> str | None:
+    """The group of the dose before the one of `group` (None: it was the first one)."""
+    found = _dose_of(group)
+    if found is None:
+        return None
+    day, at = found
+    earlier = [t for t in _dose_times(plan, day) if t < at]
+    while not earlier:
+        day -= dt.timedelta(days=1)
+        if day < plan.first_day:
+            return None
+        earlier = list(_dose_times(plan, day))
+    return f"dose:{day.isoformat()}T{fmt_time(earlier[-1])}"
 
 
 # -- the checklist's re-check --------------------------------------------------------------------
@@ -330,20 +438,54 @@ class RecheckPlan:
         return cls(dt.datetime.fromisoformat(data["due_at"]).astimezone(UTC))
 
 
-def recheck_schedule(plan: RecheckPlan, now: dt.datetime) -> list[Due]:
+def recheck_schedule(plan: RecheckPlan, after: dt.datetime, until: dt.datetime) -> list[Due]:
     """The one occurrence; it never escalates (see the rule in `bot.reminders.ladder`)."""
     due = Due("recheck_due", "recheck", plan.due_at)
-    return [due] if due.due_at > now else []
+    return [due] if after < due.due_at <= until else []
 
 
 def schedule(
-    kind: str, data: dict[str, Any], zone: str, ladder: Ladder, now: dt.datetime
+    kind: str,
+    data: dict[str, Any],
+    zone: str,
+    ladder: Ladder,
+    after: dt.datetime,
+    until: dt.datetime,
 ) -> list[Due]:
-    """The occurrences of a stored plan."""
+    """The occurrences of a stored plan due in (after, until]."""
     if kind == "refill":
-        return refill_schedule(RefillPlan.from_data(data), zone, ladder, now)
+        return refill_schedule(RefillPlan.from_data(data), zone, ladder, after, until)
     if kind == "taper":
-        return taper_schedule(TaperPlan.from_data(data), zone, ladder, now)
+        return taper_schedule(TaperPlan.from_data(data), zone, ladder, after, until)
     if kind == "recheck":
-        return recheck_schedule(RecheckPlan.from_data(data), now)
+        return recheck_schedule(RecheckPlan.from_data(data), after, until)
     raise ValueError(f"unknown plan kind {kind!r}")
+
+
+def lay_out(
+    kind: str,
+    data: dict[str, Any],
+    zone: str,
+    ladder: Ladder,
+    after: dt.datetime,
+    now: dt.datetime,
+) -> tuple[list[Due], dt.datetime]:
+    """What to lay out next, lazily: the moments in (after, now + WINDOW], and at least the
+    next one however far it is (so a plan always shows its next reminder). Returns them and the
+    moment they are laid out until."""
+    until = max(after, now + WINDOW)
+    dues = schedule(kind, data, zone, ladder, after, until)
+    if dues:
+        return dues, until
+    step = after
+    for _ in range(MAX_SCAN_DAYS // SCAN_DAYS):  # the next moment, a few weeks at a time
+        try:
+            nxt = step + dt.timedelta(days=SCAN_DAYS)
+        except OverflowError:
+            break
+        found = schedule(kind, data, zone, ladder, step, nxt)
+        if found:
+            first = found[0].due_at
+            return [d for d in found if d.due_at == first], first
+        step = nxt
+    return [], until

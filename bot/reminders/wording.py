@@ -48,6 +48,9 @@ class Signs(_Strict):
 class Notes(_Strict):
     late: str
     maybe_repeat: str
+    later: str  # a refill reminder the person asked to have again later
+    caregiver_on_it: str  # to the person, while a caregiver's "I'm on it" holds
+    unreachable: str  # to caregivers, when the person cannot be reached
 
 
 class RemindersFile(_Strict):
@@ -91,6 +94,12 @@ def load_reminder_words(content: Content, folder: Path | None = None) -> Reminde
         if RULES.get(kind) and RULES[kind].to_caregivers and not (entry.caregiver and entry.alone):
             raise DataError(
                 f"{path}: entry messages.{kind}: caregivers get it, give 'caregiver' and 'alone'"
+            )
+        rule = RULES.get(kind) or RULES.get("refill_before" if kind in EXTRA_MESSAGES else "")
+        if rule is not None and rule.unreachable_copy and not entry.caregiver:
+            raise DataError(
+                f"{path}: entry messages.{kind}: caregivers get it when the person cannot be "
+                "reached, give 'caregiver'"
             )
     _check(path, "signs", data.signs.facts, [data.signs.early], content)
     name = str(path.relative_to(path.parent.parent))

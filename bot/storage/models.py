@@ -70,6 +70,7 @@ class Person(Base):
     quiet_start: Mapped[str | None] = mapped_column(String(5))  # "22:00" local
     quiet_end: Mapped[str | None] = mapped_column(String(5))
     session: Mapped[str | None] = mapped_column(Text)  # the serialized dialogue Session
+    unreachable_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # blocked the bot
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
@@ -86,6 +87,7 @@ class CaregiverLink(Base):
 
 class Plan(Base):
     __tablename__ = "plans"
+    __table_args__ = (Index("ix_plans_status_laid", "status", "laid_until"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
@@ -94,6 +96,8 @@ class Plan(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # Occurrences are laid out lazily, up to this moment (bot.reminders.plans.lay_out).
+    laid_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class Occurrence(Base):
@@ -111,7 +115,8 @@ class Occurrence(Base):
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     level: Mapped[int] = mapped_column(Integer)  # 0 routine ... 4 emergency advice
     priority: Mapped[int] = mapped_column(Integer)  # higher goes first when many are due
-    status: Mapped[str] = mapped_column(String(16))  # pending | sent | acked | cancelled
+    # pending | sent | acked | cancelled | skipped (a follow-up the digest covers) | failed
+    status: Mapped[str] = mapped_column(String(16))
     late: Mapped[bool] = mapped_column(Boolean, default=False)  # due while the bot was down
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
 
@@ -125,7 +130,8 @@ class Delivery(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
     level: Mapped[int] = mapped_column(Integer)
     recipient: Mapped[str] = mapped_column(String(64), index=True)
-    state: Mapped[str] = mapped_column(String(16))  # claimed | sent
+    # claimed | sent | unreachable (blocked the bot) | refused (the chat service said no)
+    state: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     claimed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

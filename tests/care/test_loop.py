@@ -1,5 +1,6 @@
-"""Alerts that close the loop: the first caregiver to take an alert wins, the ladder stops,
-everyone is told who took it. Two caregivers racing: exactly one wins, on the database."""
+"""Alerts that close the loop: the first caregiver to take an alert wins, the caregiver step
+closes (never the person's own reminders), everyone is told who took it. Two caregivers
+racing: exactly one wins, on the database."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ def test_caregiver_alert_buttons(care: CareService) -> None:
     assert labels == [("I'm on it", "ca:on_it:7"), ("Called the clinic", "ca:called:7")]
 
 
-def test_the_first_acknowledgement_stops_the_ladder_and_tells_everyone(
+def test_the_first_acknowledgement_closes_the_caregiver_step_and_tells_everyone(
     care: CareService, store: Store
 ) -> None:
     link(care, ANN, "Ann")
@@ -46,11 +47,13 @@ def test_the_first_acknowledgement_stops_the_ladder_and_tells_everyone(
     )
     assert texts(outcome.notices, PAT) == [
         "Ann is on it. They got the alert about the missed refill or dose."
+        " Please still tell me when it is done."
     ]
     assert texts(outcome.notices, BOB) == [
         "Ann is on it for Pat. You do not need to do anything for this alert."
     ]
-    assert statuses(store) == ["sent", "acked", "acked"]  # no more steps of this ladder
+    # The person's own steps stay; Ann is asked later whether it is sorted (the check-back).
+    assert statuses(store) == ["sent", "pending", "pending", "pending"]
     late = care.acknowledge(BOB, first, "called")
     assert late.result == "lost"
     assert texts(late.notices, BOB) == ["Ann already took this at 12:00. Thank you."]
@@ -66,7 +69,9 @@ def test_called_the_clinic(care: CareService, store: Store) -> None:
     link(care, ANN, "Ann")
     first, *_ = escalation(store, PAT, care.clock.now())
     outcome = care.acknowledge(ANN, first, "called")
-    assert texts(outcome.notices, PAT) == ["Ann called the clinic for you."]
+    assert texts(outcome.notices, PAT) == [
+        "Ann called the clinic for you. Please still tell me when it is done."
+    ]
 
 
 def test_only_a_linked_caregiver_can_take_an_alert(care: CareService, store: Store) -> None:

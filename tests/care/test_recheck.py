@@ -66,9 +66,10 @@ def test_the_rule_is_routine_and_for_the_person_only() -> None:
     )
     now = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
     data = RecheckPlan(now + dt.timedelta(hours=4)).to_data()
-    dues = schedule("recheck", data, "Europe/London", HIGH_RISK, now)
+    later = now + dt.timedelta(days=3)
+    dues = schedule("recheck", data, "Europe/London", HIGH_RISK, now, later)
     assert [(d.kind, d.due_at) for d in dues] == [("recheck_due", now + dt.timedelta(hours=4))]
-    assert schedule("recheck", data, "UTC", HIGH_RISK, now + dt.timedelta(hours=5)) == []
+    assert schedule("recheck", data, "UTC", HIGH_RISK, now + dt.timedelta(hours=5), later) == []
 
 
 async def test_keep_watching_reminds_after_recheck_hours_and_the_button_starts_it(

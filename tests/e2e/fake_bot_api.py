@@ -3,8 +3,9 @@
 It speaks just enough of Telegram's HTTP Bot API for python-telegram-bot 22 (getMe, getUpdates
 long polling, sendMessage, callbacks, webhooks, commands), checks what Telegram checks (text
 length in UTF-16 units, empty text, callback data size), records everything the bot sends, plays
-the person (messages, presses, stickers, locations, edits, groups), and can answer with 429
-retry_after, 5xx or slowly. It must never reach the real Telegram, and holds no bot logic.
+the person (messages, presses, stickers, locations, edits, groups, blocking the bot), and can
+answer with 429 retry_after, 403 (`blocked`), 5xx or slowly. It must never reach the real
+Telegram, and holds no bot logic.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class FakeBotApi:
         self._runner: web.AppRunner | None = None
         self._released = 0  # bumped to end pending long polls at once
         self.latency = 0.0  # seconds added to every answer but getUpdates (a network's delay)
+        self.blocked: set[int] = set()  # chats whose person blocked the bot: every send is a 403
         self.port = 0
 
     # -- server ----------------------------------------------------------------------------
@@ -141,6 +143,13 @@ class FakeBotApi:
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return self._error(404, "Not Found")
+        chat = params.get("chat_id")
+        if (
+            method.startswith("send")
+            and str(chat).lstrip("-").isdigit()
+            and int(chat) in self.blocked
+        ):
+            return self._error(403, "Forbidden: bot was blocked by the user")
         try:
             result = await handler(params)
         except _ApiError as exc:

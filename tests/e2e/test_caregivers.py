@@ -24,6 +24,7 @@ from bot.conversation.sessions import Session
 from bot.doors.telegram import build_app
 from bot.reminders.plans import RefillPlan
 from bot.storage.models import Occurrence
+from bot.storage.models import Person as PersonRow
 from tests.e2e.conftest import bot_settings, running
 from tests.e2e.fake_bot_api import FakeBotApi, buttons, message_id_of
 
@@ -117,6 +118,7 @@ async def test_a_missed_refill_reaches_both_caregivers_and_one_closes_the_loop(
     to_pat = await fake.replies(PAT, after=before[PAT])
     assert texts(to_pat) == [
         "Person 102 is on it. They got the alert about the missed refill or dose."
+        " Please still tell me when it is done."
     ]
     to_bob = await fake.replies(BOB, after=before[BOB])
     assert texts(to_bob)[0].startswith("Person 102 is on it for Person 101.")
@@ -125,7 +127,13 @@ async def test_a_missed_refill_reaches_both_caregivers_and_one_closes_the_loop(
     late = await press(fake, "Called the clinic", BOB)
     assert texts(late)[0].startswith("Person 102 already took this at")
 
-    # The ladder has stopped: days later, nothing more is sent to anyone.
+    # "I'm on it" closes the caregiver step, not the danger: the patient's own reminders go on
+    # until the refill is confirmed; once it is, nothing more is sent to anyone.
+    clock.advance(dt.timedelta(days=1))
+    await reminders.deliver_due()
+    assert any("Refill done" in buttons(m) for m in fake.sent(PAT)[before[PAT] + 1 :])
+    done = await press(fake, "Refill done", PAT)
+    assert "The refill is marked done" in "\n".join(texts(done))
     sent = len(fake.sent())
     clock.advance(dt.timedelta(days=10))
     await reminders.deliver_due()
@@ -226,3 +234,57 @@ async def test_files_sent_on_telegram_never_stay_on_disk(
     assert fake.files and all(data[:4] in (b"\x89PNG", b"%PDF") for data in fake.files.values())
     assert not data_dir.exists() or not any(p.is_file() for p in data_dir.rglob("*"))
     assert set(Path.cwd().iterdir()) == before
+
+
+@pytest.mark.parametrize("blocked", ["patient", "first caregiver"])
+async def test_a_blocked_chat_never_keeps_an_alert_from_the_others(
+    world: tuple[FakeBotApi, Any, FakeClock], blocked: str
+) -> None:
+    """Over the loopback Bot API: every send to the blocked chat is a 403. A blocked patient is
+    marked unreachable and the ladder goes to the caregivers at once, every step of it; a blocked
+    caregiver never stops the other one."""
+    fake, door, clock = world
+    await link(fake, ANN)
+    await link(fake, BOB)
+    fake.blocked.add(PAT if blocked == "patient" else ANN)
+    reminders = door.app.reminders
+    today = clock.now().date()
+    plan = RefillPlan(today + dt.timedelta(days=2), today + dt.timedelta(days=7))
+    reminders.create_plan(f"tg:{PAT}", "refill", plan.to_data())
+    before = {u: len(fake.sent(u)) for u in (PAT, ANN, BOB)}
+    end = dt.datetime.combine(today + dt.timedelta(days=8), dt.time(0), tzinfo=dt.UTC)
+    occurrences = 0
+    while True:
+        with reminders.store.tx() as db:
+            due = db.scalar(
+                select(func.min(Occurrence.due_at)).where(Occurrence.status == "pending")
+            )
+        if due is None or due > end:
+            break
+        clock.set(max(due, clock.now()))
+        with reminders.store.tx() as db:
+            occurrences += len(
+                db.scalars(select(Occurrence.id).where(
+                    Occurrence.status == "pending", Occurrence.due_at <= clock.now()
+                )).all()
+            )  # fmt: skip
+        await reminders.deliver_due()
+    got = {u: [m["text"] for m in fake.sent(u)[before[u] :]] for u in (PAT, ANN, BOB)}
+    if blocked == "patient":
+        assert got[PAT] == []
+        # Both caregivers got every step, from the first reminder (1 day before the refill) to
+        # the emergency advice, each saying the patient cannot be reached.
+        for user in (ANN, BOB):
+            assert len(got[user]) == occurrences, got[user]
+            assert all("I cannot reach the person who linked you" in t for t in got[user])
+            assert "refill is tomorrow" in got[user][0]
+            assert any("may now be empty" in t for t in got[user])
+        with reminders.store.tx() as db:
+            person = db.scalar(select(PersonRow).where(PersonRow.key == f"tg:{PAT}"))
+            assert person is not None and person.unreachable_at is not None
+    else:
+        assert got[ANN] == []
+        alerts = [t for t in got[BOB] if "person who linked you" in t]
+        steps = ("still not done", "may now be empty")
+        assert all(any(s in t for t in alerts) for s in steps), alerts
+        assert len(got[PAT]) == occurrences  # the patient got every one of theirs

@@ -27,8 +27,8 @@ async def test_a_newcomer_watches_the_ladder_arrive_in_order(
 ) -> None:
     settings = load_settings(_env_file=None, emergency_region="UK", bot_clock_speed=SPEED,
                              database_url=f"sqlite:///{tmp_path}/chat.sqlite3")  # fmt: skip
-    script = iter(["1", "1", "2", "2", "London", "/refill", "2", "2", "2", "in 2 days",
-                   "in 8 days", "1", "1"])  # fmt: skip
+    script = iter(["1", "1", "2", "2", "London", "/refill", "2", "2", "2", "in 9 days",
+                   "in 2 days", "1", "1"])  # fmt: skip
     seen: list[str] = []
 
     def read(prompt: str) -> str:

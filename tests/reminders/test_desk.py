@@ -74,8 +74,8 @@ async def test_a_refill_set_in_the_chat_is_stored_reminded_and_confirmed(
     chat.press("No")
     chat.press("No")
     assert "past" in chat.say("1 january 2026") or "passed" in chat.say("1 january 2026")
-    chat.say("20 march")
-    chat.say("26 march")
+    chat.say("26 march")  # the pump alarm date first
+    chat.say("20 march")  # then the appointment
     assert "Please check this" in chat.press("Use 09:00")
     saved = chat.press("Save")
     assert "Saved. Your next reminder is Fri 06 Mar at 09:00" in saved
@@ -126,8 +126,8 @@ async def test_delete_my_data_removes_the_person_and_their_reminders(
     chat.say("/refill")
     for label in ("No", "No", "No"):
         chat.press(label)
-    chat.say("20 march")
-    chat.say("26 march")
+    chat.say("26 march")  # the pump alarm date first
+    chat.say("20 march")  # then the appointment
     chat.press("Use 09:00")
     chat.press("Save")
     chat.say("/delete_my_data")
@@ -148,8 +148,8 @@ async def test_reminders_can_be_paused_resumed_stopped_and_quiet_hours_set(
     chat.say("/refill")
     for label in ("No", "No", "No"):
         chat.press(label)
-    chat.say("20 march")
-    chat.say("26 march")
+    chat.say("26 march")  # the pump alarm date first
+    chat.say("20 march")  # then the appointment
     chat.press("Use 09:00")
     chat.press("Save")
     chat.say("/reminders")
@@ -178,8 +178,8 @@ async def test_a_new_time_zone_moves_the_reminders_to_the_new_wall_clock(
     chat.say("/refill")
     for label in ("No", "No", "No"):
         chat.press(label)
-    chat.say("20 march")
-    chat.say("26 march")
+    chat.say("26 march")  # the pump alarm date first
+    chat.say("20 march")  # then the appointment
     chat.press("Use 09:00")
     chat.press("Save")
     chat.say("/settings")

@@ -81,15 +81,16 @@ def test_refill_flow_end_to_end(flows: ReminderFlows) -> None:
     for _ in range(3):
         r = press_label(flows, c, r.state, r.messages, "No")
     assert r.state.high_risk == ()
-    assert "next pump refill appointment" in texts(r)
+    assert "pump alarm date" in texts(r)  # keyed to the alarm date: asked first
     again = flows.command(c, r.state, "refill")
     assert "spinal" not in texts(again)  # not asked twice
     state = r.state
     for typed, reply in (
-        ("yesterday", "has already passed"),
+        ("yesterday", "That date has passed"),
         ("31 february", 'could not read "31 february"'),
-        ("10 december", "pump alarm date"),
-        ("2026-12-14", "What time of day"),
+        ("2026-12-14", "next pump refill appointment"),
+        ("last friday", "That date has passed"),
+        ("10 december", "What time of day"),
         ("25:00", "could not read that time"),
         ("8am", "Please check this"),
     ):
@@ -113,7 +114,7 @@ def test_an_appointment_after_the_alarm_date_is_flagged(flows: ReminderFlows) ->
     c = ctx()
     state = ReminderState(high_risk=())
     state = flows.command(c, state, "refill").state
-    for typed in ("20 december", "15 december"):
+    for typed in ("15 december", "20 december"):  # the alarm date, then a later appointment
         r = flows.text(c, state, typed)
         assert r is not None
         state = r.state
@@ -205,3 +206,70 @@ def test_reminder_words_must_keep_to_their_facts(content: Content, tmp_path: obj
     )
     with pytest.raises(DataError, match="numbers not in its facts: 48"):
         load_reminder_words(content, folder)
+
+
+@pytest.mark.parametrize("typed", ["9999-12-30", "in 1000 years", "2028-01-01"])
+def test_a_far_future_alarm_date_is_refused_kindly(flows: ReminderFlows, typed: str) -> None:
+    c = ctx()
+    state = flows.command(c, ReminderState(high_risk=()), "refill").state
+    result = flows.text(c, state, typed)
+    assert result is not None and result.accepted  # understood as a date, not a question
+    assert "more than a year away" in texts(result) and "Please check the date" in texts(result)
+    assert result.state == state  # nothing lost: the same question is still open
+
+
+@pytest.mark.parametrize("typed", ["yesterday", "last friday", "2026-11-01"])
+def test_a_past_date_gets_the_kind_reprompt_at_every_date_prompt(
+    flows: ReminderFlows, typed: str
+) -> None:
+    c = ctx()
+    refill = flows.command(c, ReminderState(high_risk=()), "refill").state
+    appointment = flows.text(c, refill, "2026-12-14")
+    assert appointment is not None
+    taper = flows.command(c, ReminderState(high_risk=()), "taper").state
+    for words in ("10 mg", "8:00"):
+        step = flows.text(c, taper, words)
+        assert step is not None
+        taper = step.state
+    plan = PlanInfo(7, "refill", "active", RefillPlan(dt.date(2026, 12, 10),
+                    dt.date(2026, 12, 14)).to_data())  # fmt: skip
+    newdate = press(flows, c, ReminderState(high_risk=(), plans=(plan,)), "rp:newdate:7").state
+    for state in (refill, appointment.state, taper, newdate):
+        result = flows.text(c, state, typed)
+        assert result is not None and result.accepted
+        assert texts(result).startswith("That date has passed"), texts(result)
+
+
+def test_the_summary_never_lists_a_reminder_that_will_not_be_sent(flows: ReminderFlows) -> None:
+    c = ctx(now=dt.datetime(2026, 11, 25, 7, 0, tzinfo=dt.UTC))
+    state = flows.command(c, ReminderState(high_risk=()), "refill").state
+    for typed in ("9 december", "26 november"):  # the appointment is tomorrow
+        r = flows.text(c, state, typed)
+        assert r is not None
+        state = r.state
+    shown = press(flows, c, state, "rf:time:08:00")  # today 08:00 and tomorrow 08:00
+    assert "Wed 25 Nov 2026, Thu 26 Nov 2026" in texts(shown)
+    later = ctx(now=dt.datetime(2026, 11, 25, 8, 30, tzinfo=dt.UTC))  # Save after 08:00
+    again = press(flows, later, shown.state, "rf:save")
+    assert again.effects == ()  # not saved with a list that is no longer true
+    assert "some reminder times changed" in texts(again)
+    assert "Wed 25 Nov" not in texts(again).split("Please check this")[1]
+    saved = press(flows, later, again.state, "rf:save")
+    assert [type(e).__name__ for e in saved.effects] == ["SavePlan"]
+
+
+def test_an_appointment_too_late_offers_a_button_for_the_new_date(flows: ReminderFlows) -> None:
+    c = ctx()
+    state = flows.command(c, ReminderState(high_risk=()), "refill").state
+    for typed in ("5 december", "20 december"):  # alarm, then an appointment after it
+        r = flows.text(c, state, typed)
+        assert r is not None
+        state = r.state
+    summary = press(flows, c, state, "rf:time:09:00")
+    assert "I will count down to the alarm date" in texts(summary)
+    assert "New appointment date" in [b.label for b in summary.messages[-1].buttons]
+    asked = press_label(flows, c, summary.state, summary.messages, "New appointment date")
+    assert "next pump refill appointment" in texts(asked)
+    back = flows.text(c, asked.state, "1 december")
+    assert back is not None and "Please check this" in texts(back)
+    assert "count down" not in texts(back) and "Tue 01 Dec 2026" in texts(back)

@@ -77,16 +77,25 @@ async def test_missed_refill_climbs_the_ladder_in_order(
     assert "999" in ladder[first_emergency]  # the person's own emergency number
     kinds = [r.message.kind for r in mine[5:]]
     assert kinds[first_emergency] == "emergency" and kinds[first_warning] == "urgent"
-    # Every reminder came at 09:00 London time, also after the clocks went forward (29 March).
-    assert {local(r.at, zone).strftime("%H:%M") for r in mine} == {"09:00"}
+    # Every reminder came at 09:00 London time, also after the clocks went forward (29 March);
+    # from the alarm date the emergency advice comes three times a day (09:00, 13:00, 17:00).
+    before_alarm = [r for r in mine if local(r.at, zone).date() < dt.date(2026, 3, 30)]
+    assert {local(r.at, zone).strftime("%H:%M") for r in before_alarm} == {"09:00"}
+    assert {local(r.at, zone).strftime("%H:%M") for r in mine} == {"09:00", "13:00", "17:00"}
     assert local(mine[-1].at, zone).utcoffset() == dt.timedelta(hours=1)
     # The caregiver got the alert and the emergency advice, not the routine reminders.
     carer = [r.message.text for r in notifier.to(CARER)]
     assert carer and all("person who linked you" in t for t in carer)
     assert any("may now be empty" in t for t in carer)
     assert not any("in 14 days" in t for t in carer)
-    # The ladder stops two days after the alarm date.
-    assert local(mine[-1].at, zone).date() == dt.date(2026, 4, 1)
+    # The ladder never goes silent when danger peaks: six days after the alarm date it still
+    # sends the emergency advice three times a day, until "Refill done".
+    last_day = [r for r in mine if local(r.at, zone).date() == dt.date(2026, 4, 4)]
+    assert len(last_day) == 3 and all("may now be empty" in r.message.text for r in last_day)
+    reminders.acknowledge(ME, int(button(mine[-1], "ack:done:").rsplit(":", 1)[1]), "done")
+    sent = len(notifier.got)
+    await run_until(reminders, clock, dt.datetime(2026, 5, 1, tzinfo=UTC))
+    assert len(notifier.got) == sent and reminders.plans(ME) == []
 
 
 async def test_refill_done_stops_everything(
@@ -129,7 +138,10 @@ async def test_quiet_hours_hold_routine_reminders_but_never_safety_ones(
     routine = [t for t, kind in times if kind == "prompt"]
     safety = [t for t, kind in times if kind in ("urgent", "emergency")]
     assert routine and all(t.endswith("10:30") for t in routine)
-    assert safety and all(t.endswith("09:00") for t in safety)
+    # Safety messages come through quiet hours: at 09:00, and from the alarm date (24th) also at
+    # 13:00 and 17:00 (the emergency step, several times a day).
+    assert safety and all(t.endswith(("09:00", "13:00", "17:00")) for t in safety)
+    assert {t for t in safety if t.startswith("24")} == {"24 09:00", "24 13:00", "24 17:00"}
 
 
 def taper(start: dt.date) -> TaperPlan:
