@@ -8,12 +8,12 @@ bad file or setting.
 from __future__ import annotations
 
 import argparse
-import json
+import io
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from bot.loading import DataError
 from bot.settings import SettingsError, load_settings
@@ -49,8 +49,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _classify(args: argparse.Namespace, out: TextIO) -> int:
-    from bot.core.engine import Engine, Profile
+    from bot.core.engine import Engine
+    from bot.tools.jsonl import UnreadableInput, dump, run
 
+    if isinstance(out, io.TextIOWrapper):
+        out.reconfigure(encoding="utf-8", errors="strict")  # whatever the locale says
     engine = Engine.load()
     if not args.jsonl:
         if not args.text:
@@ -60,24 +63,15 @@ def _classify(args: argparse.Namespace, out: TextIO) -> int:
             )
             return 2
         for text in args.text:
-            out.write(json.dumps(engine.classify(text).to_json(), ensure_ascii=False) + "\n")
+            out.write(dump(engine.classify(text).to_json()) + "\n")
         return 0
-    for number, line in enumerate(sys.stdin, start=1):
-        if not line.strip():
-            continue
-        try:
-            row: Any = json.loads(line)
-            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-                raise ValueError('each line must be a JSON object with a "text" string')
-            p = row.get("profile")
-            profile = (
-                Profile(route=p.get("route"), role=p.get("role")) if isinstance(p, dict) else None
-            )
-        except (ValueError, AttributeError) as exc:
-            print(f"classify: line {number} is not readable: {exc}", file=sys.stderr)
-            return 2
-        result = {**row, **engine.classify(row["text"], profile).to_json()}
-        out.write(json.dumps(result, ensure_ascii=False) + "\n")
+    # Bad lines get an error object and the run goes on; a stream that is not text stops it.
+    try:
+        run(engine, sys.stdin.buffer, out.write)
+    except UnreadableInput as exc:
+        out.flush()
+        print(f"classify: standard input is not readable: {exc}", file=sys.stderr)
+        return 2
     out.flush()
     return 0
 

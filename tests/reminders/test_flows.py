@@ -203,3 +203,19 @@ def test_reminder_words_must_keep_to_their_facts(content: Content, tmp_path: obj
     )
     with pytest.raises(DataError, match="numbers not in its facts: 48"):
         load_reminder_words(content, folder)
+
+
+def test_a_forged_date_button_gets_the_same_checks_as_a_typed_date(flows: ReminderFlows) -> None:
+    c = ctx()
+    state = flows.command(c, ReminderState(high_risk=()), "taper").state
+    for typed in ("20 mg", "8:00"):
+        state = flows.text(c, state, typed).state  # type: ignore[union-attr]
+    past = press(flows, c, state, "rf:from:2020-01-01")
+    assert "has already passed" in texts(past) and past.state == state
+    typed = flows.text(c, state, "2020-01-01")
+    assert typed is not None and texts(typed) == texts(past)
+    for forged in ("rf:from:2026-02-30", "rf:from:２０２７-01-01", "rf:from:"):
+        result = press(flows, c, state, forged)
+        assert texts(result) == "That reminder is no longer open." and result.state == state
+    ahead = press(flows, c, state, "rf:from:2026-12-01")
+    assert "from what date" not in texts(ahead) and ahead.state != state
