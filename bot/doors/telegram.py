@@ -13,12 +13,17 @@ bot token.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import functools
 import logging
+import time
 import traceback
 import unicodedata
+import warnings
 import weakref
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -35,7 +40,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, MessageLimit
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -142,19 +147,96 @@ def in_order(messages: Sequence[reply.Message]) -> list[reply.Message]:
     return [m for m in messages if m.kind in FIRST] + [m for m in messages if m.kind not in FIRST]
 
 
+@dataclass(frozen=True)
+class SafetyRetry:
+    """How hard the safety part of a reply is pushed through a flaky Bot API.
+
+    A 5xx, a 429 (waiting as long as Telegram says, after the rate limiter's own retries) or a
+    timeout is tried again with a growing pause, up to `tries` sends within `deadline` seconds.
+    `timeout` is how long one send may take: long enough that a slow API (8-20 s) answers
+    instead of being sent twice. A 400 or 403 is not retried (it would fail the same way).
+    """
+
+    tries: int = 12
+    deadline: float = 300.0
+    first_pause: float = 0.5
+    longest_pause: float = 30.0
+    timeout: float = 30.0
+
+
+T = TypeVar("T")
+
+
+def _retry_after(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB 22 warns while moving from int to timedelta
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+def _worth_retrying(exc: TelegramError) -> bool:
+    return isinstance(exc, RetryAfter) or (
+        isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
+    )
+
+
+async def with_retries(send: Callable[[], Awaitable[T]], policy: SafetyRetry) -> T:
+    """`send()` until it works, as `policy` allows; the last error is raised."""
+    started = time.monotonic()
+    pause = policy.first_pause
+    for attempt in range(1, policy.tries + 1):
+        try:
+            return await send()
+        except TelegramError as exc:
+            if not _worth_retrying(exc) or attempt == policy.tries:
+                raise
+            wait = max(_retry_after(exc), 0.1) if isinstance(exc, RetryAfter) else pause
+            if time.monotonic() - started + wait > policy.deadline:
+                raise
+            log.warning(
+                "safety message not delivered (%s), try %d of %d in %.1f s",
+                type(exc).__name__, attempt + 1, policy.tries, wait,
+            )  # fmt: skip
+            await asyncio.sleep(wait)
+            pause = min(pause * 2, policy.longest_pause)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 async def send_messages(
     bot: Bot,
     chat_id: int,
     messages: Sequence[reply.Message],
     quote: Message | None = None,
+    safety: SafetyRetry | None = None,
 ) -> list[int]:
     """Send in order, one after another, as plain text with inline buttons (a file goes as a
-    photo or a document with the text as its caption); the first one answers `quote`."""
+    photo or a document with the text as its caption); the first one answers `quote`.
+
+    With `safety`, the emergency and urgent messages (always first) are retried through
+    transient faults as it says, before anything else is sent."""
     reply_to = (
         ReplyParameters(quote.message_id, allow_sending_without_reply=True) if quote else None
     )
     ids: list[int] = []
     for message in in_order(messages):
+        if safety is not None and message.kind in FIRST and message.file is None:
+            chunks = split_text(message.text)
+            for number, chunk in enumerate(chunks, start=1):
+                send = functools.partial(
+                    bot.send_message,
+                    chat_id,
+                    chunk,
+                    reply_markup=keyboard(message.buttons) if number == len(chunks) else None,
+                    reply_parameters=reply_to,
+                    read_timeout=safety.timeout,
+                    write_timeout=safety.timeout,
+                    connect_timeout=safety.timeout,
+                    pool_timeout=safety.timeout,
+                )
+                sent = await with_retries(send, safety)
+                ids.append(sent.message_id)
+                reply_to = None
+            continue
         if message.file is not None:
             upload = InputFile(message.file.data, filename=message.file.name)
             caption = message.text[: _fit(message.text, MAX_CAPTION)]
@@ -280,9 +362,10 @@ def _quiet_libraries() -> None:
 class TelegramDoor:
     """The handlers: each turns an update into one act for the companion and sends the reply."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, safety: SafetyRetry | None = None) -> None:
         self.app = app
         self.companion = app.companion
+        self.safety = safety or SafetyRetry()
         # One turn at a time per person (updates run concurrently across people).
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -312,7 +395,7 @@ class TelegramDoor:
         async with self._lock(person.key if person.private else f"chat:{chat.id}"):
             answer = self.companion.handle(person, act)
             quote = None if person.private else update.effective_message
-            await send_messages(context.bot, chat.id, answer.messages, quote)
+            await send_messages(context.bot, chat.id, answer.messages, quote, self.safety)
         for notice in answer.others:
             try:
                 await self.app.notifier.send(notice.to, notice.messages)
@@ -454,9 +537,11 @@ def build_app(
     base_url: str | None = None,
     clock: Clock | None = None,
     dialogue: Dialogue | None = None,
+    safety: SafetyRetry | None = None,
 ) -> TelegramApp:
     """The Application with its handlers, on the app built for it (`bot.app.build`), ready to
-    run. `base_url`: another Bot API server (tests); `clock`, `dialogue`: see `build`."""
+    run. `base_url`: another Bot API server (tests); `clock`, `dialogue`: see `build`;
+    `safety`: how the safety part of a reply is retried (tests shorten its timeout)."""
     _quiet_libraries()
     builder = (
         ApplicationBuilder()
@@ -480,7 +565,7 @@ def build_app(
     else:
         application = builder.build()
     app = build(settings, TelegramNotifier(application), clock=clock, dialogue=dialogue)
-    door = TelegramDoor(app)
+    door = TelegramDoor(app, safety)
     door.register(application)
     application.bot_data["door"] = door
     return application

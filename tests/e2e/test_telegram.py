@@ -24,7 +24,7 @@ from bot.conversation.dialogue import Dialogue
 from bot.conversation.routes import Routes, Turn, Visit
 from bot.conversation.sessions import Session
 from bot.core.engine import Action, Engine, Profile
-from bot.doors.telegram import build_app, webhook_options
+from bot.doors.telegram import SafetyRetry, build_app, webhook_options
 from bot.reply.messages import Message
 from tests.e2e.conftest import Sessions, bot_settings, free_port, running
 from tests.e2e.fake_bot_api import BOT_ID, BOT_USERNAME, TOKEN, FakeBotApi, buttons, message_id_of
@@ -464,3 +464,34 @@ async def test_python_m_bot_run_polls_answers_and_stops_cleanly(
     assert process.returncode == 0, log
     assert "long polling" in log and "Telegram bot stopped" in log
     assert TOKEN.split(":")[1] not in log and "I am not a doctor" not in log
+
+
+async def test_the_emergency_line_survives_502s_429s_and_a_slow_api(
+    fake: FakeBotApi, dialogue: Dialogue, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """502 x3, then 429 x6 (more than the rate limiter's 3 retries), then a send that takes
+    20 s (longer than this test's 1 s timeout): the emergency line still arrives, once, first,
+    with the rest of the reply after it and no apology."""
+    settings = bot_settings(
+        telegram_base_url=f"http://127.0.0.1:{fake.port}/bot",
+        database_url=f"sqlite:///{tmp_path}/bot.sqlite3",
+    )
+    safety = SafetyRetry(tries=12, deadline=300, first_pause=0.05, timeout=1.0)
+    app = build_app(settings, dialogue=dialogue, safety=safety)
+    text = "she is having a fit"
+    turn = dialogue.text(Session(), text)
+    fake.fail("sendMessage", 502, times=3)
+    fake.fail("sendMessage", 429, retry_after=1, times=6)
+    fake.fail("sendMessage", 200, delay=20.0)
+    async with running(app, fake):
+        fake.user_says(text, user_id=77)
+        await fake.wait_for(lambda: len(fake.sent(77)) >= len(turn.messages), timeout=60)
+        replies = await fake.replies(77)
+    assert texts(replies) == expected(turn), "the whole reply, emergency line first"
+    assert "Call 911 now" in replies[0]["text"]
+    assert sum("Call 911 now" in t for t in texts(replies)) == 1, "once"
+    apology = dialogue.content.text("error", emergency_number="911")
+    assert apology not in texts(replies)
+    failed = [c.status for c in fake.calls if c.method == "sendMessage" and c.status != 200]
+    assert failed == [502] * 3 + [429] * 6, "every fault was met and outlasted"
+    assert TOKEN not in caplog.text and text not in caplog.text
