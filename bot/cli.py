@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from bot import logs
 from bot.loading import DataError
 from bot.settings import SettingsError, load_settings
 
@@ -83,6 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(
             level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+        token = settings.token if settings.has_token else None
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        logs.install((token, secret))  # every record cleaned on its way out (bot/logs.py)
         command = args.command or ("run" if settings.has_token else "chat")
         if command == "classify":
             return _classify(args, sys.stdout)

@@ -16,6 +16,7 @@ import asyncio
 import datetime as dt
 import functools
 import logging
+import sys
 import time
 import traceback
 import unicodedata
@@ -39,8 +40,9 @@ from telegram import (
     ReplyParameters,
     Update,
 )
+from telegram._utils.defaultvalue import DEFAULT_NONE
 from telegram.constants import ChatType, MessageLimit
-from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -49,11 +51,14 @@ from telegram.ext import (
     CallbackQueryHandler,
     ContextTypes,
     Defaults,
+    ExtBot,
     MessageHandler,
     TypeHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
+from bot import logs
 from bot.app import App, build
 from bot.companion import Act, Commanded, Edited, Located, Person, Pressed, Said, Sent
 from bot.conversation import timezones
@@ -349,11 +354,81 @@ def _quiet_libraries() -> None:
         ("httpcore", logging.WARNING),
         ("telegram", logging.INFO),
         ("apscheduler", logging.INFO),
+        ("alembic.runtime.plugins", logging.WARNING),  # start-up chatter, one line per plugin
     ):
         logger = logging.getLogger(name)
         if logger.getEffectiveLevel() < floor or logger.level == logging.NOTSET:
             # Explicit, so that a later DEBUG on the root logger cannot open them up again.
             logger.setLevel(max(floor, everything, logger.getEffectiveLevel()))
+
+
+class SafeBot(ExtBot[Any]):
+    """The library's bot, but an update it cannot read is skipped and counted, never fatal.
+
+    PTB 22 reads a whole getUpdates batch at once: one update it cannot parse fails the batch,
+    is logged with the raw data (other people's messages) and is fetched again at once, so that
+    polling stalls. Here each update is read on its own; one that cannot be read is counted in
+    `skipped`, logged by its update id only, and the next poll starts after it.
+    """
+
+    _skipped: int = 0
+    _after: int = 0  # the offset past the last update we could not read
+
+    @property
+    def skipped(self) -> int:
+        """How many updates were skipped because the library could not read them."""
+        return self._skipped
+
+    async def get_updates(
+        self,
+        offset: int | None = None,
+        limit: int | None = None,
+        timeout: int | dt.timedelta | None = None,
+        allowed_updates: Sequence[str] | None = None,
+        *,
+        read_timeout: Any = DEFAULT_NONE,
+        write_timeout: Any = DEFAULT_NONE,
+        connect_timeout: Any = DEFAULT_NONE,
+        pool_timeout: Any = DEFAULT_NONE,
+        api_kwargs: dict[str, Any] | None = None,
+    ) -> tuple[Update, ...]:
+        offset = max(offset or 0, self._after) or None
+        if isinstance(timeout, dt.timedelta):
+            timeout = int(timeout.total_seconds())
+        data: dict[str, Any] = {"timeout": timeout, "offset": offset, "limit": limit}
+        data["allowed_updates"] = allowed_updates
+        wait = read_timeout if isinstance(read_timeout, int | float) else 5.0
+        raw = await self._post(
+            "getUpdates",
+            data,
+            read_timeout=wait + (timeout or 0),
+            write_timeout=write_timeout,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+            api_kwargs=api_kwargs,
+        )
+        updates: list[Update] = []
+        for item in raw if isinstance(raw, list) else []:
+            number = item.get("update_id") if isinstance(item, dict) else None
+            error = "no update id"
+            try:
+                update = Update.de_json(item, self)
+            except Exception as exc:  # the library cannot read it: skip it, never stall
+                update, error = None, type(exc).__name__
+            if update is None or not isinstance(update.update_id, int):
+                self._skipped += 1
+                if isinstance(number, int):
+                    self._after = max(self._after, number + 1)
+                log.warning(
+                    "skipped update %s that could not be read (%s); %d skipped so far",
+                    number if isinstance(number, int) else "-",
+                    error,
+                    self.skipped,
+                )
+                continue
+            self.insert_callback_data(update)
+            updates.append(update)
+        return tuple(updates)
 
 
 # -- the door -----------------------------------------------------------------------------
@@ -543,27 +618,30 @@ def build_app(
     run. `base_url`: another Bot API server (tests); `clock`, `dialogue`: see `build`;
     `safety`: how the safety part of a reply is retried (tests shorten its timeout)."""
     _quiet_libraries()
-    builder = (
+    limiter = (
+        AIORateLimiter(max_retries=settings.telegram_rate_limit_retries)
+        if settings.telegram_rate_limiter
+        else None
+    )
+    bot = SafeBot(
+        settings.token,
+        base_url=base_url or settings.telegram_base_url,
+        defaults=Defaults(
+            tzinfo=ZoneInfo(settings.bot_timezone),
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        ),
+        request=HTTPXRequest(connection_pool_size=CONCURRENT_UPDATES * 2),
+        get_updates_request=HTTPXRequest(connection_pool_size=1),
+        rate_limiter=limiter,
+    )
+    application: TelegramApp = (
         ApplicationBuilder()
-        .token(settings.token)
-        .base_url(base_url or settings.telegram_base_url)
-        .defaults(
-            Defaults(
-                tzinfo=ZoneInfo(settings.bot_timezone),
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-            )
-        )
+        .bot(bot)
         .concurrent_updates(CONCURRENT_UPDATES)
-        .connection_pool_size(CONCURRENT_UPDATES * 2)
         .post_init(_post_init)
         .post_stop(_post_stop)
+        .build()
     )
-    application: TelegramApp
-    if settings.telegram_rate_limiter:
-        limiter = AIORateLimiter(max_retries=settings.telegram_rate_limit_retries)
-        application = builder.rate_limiter(limiter).build()
-    else:
-        application = builder.build()
     app = build(settings, TelegramNotifier(application), clock=clock, dialogue=dialogue)
     door = TelegramDoor(app, safety)
     door.register(application)
@@ -572,12 +650,24 @@ def build_app(
 
 
 def run_bot(settings: Settings) -> int:
-    """`python -m bot run`: long polling, or webhook mode when WEBHOOK_URL is set."""
+    """`python -m bot run`: long polling, or webhook mode when WEBHOOK_URL is set.
+
+    A token Telegram rejects ends the bot with one line on standard error and exit status 2:
+    no traceback, and never the token."""
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    logs.install((settings.token, secret), drop=(InvalidToken,))
     application = build_app(settings)
-    if settings.webhook_url:
-        log.info("starting in webhook mode")
-        application.run_webhook(**webhook_options(settings))
-    else:
-        log.info("starting with long polling")
-        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    try:
+        if settings.webhook_url:
+            log.info("starting in webhook mode")
+            application.run_webhook(**webhook_options(settings))
+        else:
+            log.info("starting with long polling")
+            application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    except InvalidToken:
+        print(
+            "baclofen-companion: Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather)",
+            file=sys.stderr,
+        )
+        return 2
     return 0

@@ -299,6 +299,10 @@ class FakeBotApi:
         asyncio.get_running_loop().create_task(self._notify())
         return update
 
+    def raw_update(self, update: Json) -> Json:
+        """Queue any update as it is, even one the library cannot read."""
+        return self._push(update)
+
     async def release_polls(self) -> None:
         """End every pending getUpdates long poll now (so the bot stops without waiting)."""
         self._released += 1

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from bot import logs
 from bot.companion import MENU
 from bot.conversation.dialogue import Dialogue
 from bot.conversation.routes import Routes, Turn, Visit
@@ -495,3 +496,50 @@ async def test_the_emergency_line_survives_502s_429s_and_a_slow_api(
     failed = [c.status for c in fake.calls if c.method == "sendMessage" and c.status != 200]
     assert failed == [502] * 3 + [429] * 6, "every fault was met and outlasted"
     assert TOKEN not in caplog.text and text not in caplog.text
+
+
+async def test_an_update_the_library_cannot_read_is_skipped_and_polling_goes_on(
+    bot: FakeBotApi, telegram: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    redactor = logs.install((TOKEN,))
+    try:
+        broken = {"message_id": 9, "date": "not a date", "text": "someone else's words",
+                  "chat": {"id": 5150, "type": "private", "first_name": "Mallory"}}  # fmt: skip
+        bot.raw_update({"message": broken})
+        replies = await say(bot, "/help")
+        assert replies, "the next update is answered: polling did not stall"
+        bot.raw_update({"message": {**broken, "chat": "not a chat"}})  # the last of its batch
+        assert await say(bot, "/about")
+    finally:
+        logs.uninstall(redactor)
+    assert telegram.bot.skipped == 2
+    logged = caplog.text
+    assert "skipped update" in logged and "someone else's words" not in logged
+    assert "Mallory" not in logged and "5150" not in logged
+    assert not [r for r in caplog.records if r.levelno >= logging.CRITICAL]
+
+
+async def test_a_rejected_token_ends_the_bot_with_one_line_and_no_token(
+    fake: FakeBotApi, tmp_path: Path
+) -> None:
+    wrong = "123456:WRONG-token-the-server-refuses"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBHOOK_", "TELEGRAM_"))}
+    env.update(
+        TELEGRAM_BOT_TOKEN=wrong,
+        TELEGRAM_BASE_URL=f"http://127.0.0.1:{fake.port}/bot",
+        LOG_LEVEL="WARNING",
+        DATABASE_URL=f"sqlite:///{tmp_path}/bot.sqlite3",
+    )
+    root = Path(__file__).resolve().parents[2]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=root, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    printed = output.decode()
+    assert process.returncode == 2
+    assert printed.strip().splitlines() == [
+        "baclofen-companion: Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather)"
+    ]
+    assert wrong.split(":")[1] not in printed and "Traceback" not in printed
