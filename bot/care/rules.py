@@ -16,6 +16,7 @@ import hmac
 import os
 import re
 import secrets
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,10 @@ ACK_ACTIONS = ("on_it", "called")  # the caregiver alert buttons
 PREFIX = "ca"  # button data: "ca:ok:<invite>", "ca:no:<invite>", "ca:un:<link>", "ca:on_it:<occ>"
 CARD_FIELDS = ("name", "pump_model", "concentration", "dose", "prescriber", "clinic")
 CARD_FIELD_MAX = 80
+NAME_MAX = 32  # characters of a name shown to linked people
+# Invisible characters that change how a name looks or reads: bidi controls, zero-width
+# characters, the BOM, soft hyphens (Unicode's "format" category), and control characters.
+_HIDDEN = frozenset({"Cf", "Cc", "Cs", "Co", "Cn"})
 
 
 def new_code() -> str:
@@ -94,6 +99,7 @@ REQUIRED = (
     "ack_already",
     "card_title",
     "history_header",
+    "name_given",
 )
 
 
@@ -166,9 +172,23 @@ def card_lines(
     return lines
 
 
+def visible(text: str) -> str:
+    """`text` without invisible characters (bidi overrides, zero-width, controls), NFKC
+    normalised, on one line: what is shown is what is stored."""
+    text = unicodedata.normalize("NFKC", text)
+    return " ".join("".join(c for c in text if unicodedata.category(c) not in _HIDDEN).split())
+
+
+def clean_name(name: str | None) -> str | None:
+    """A name as Telegram gave it, made safe to show to someone else: invisible characters
+    removed, at most NAME_MAX characters; None when nothing visible is left."""
+    value = visible(name or "")[:NAME_MAX].strip()
+    return value or None
+
+
 def clean_field(text: str) -> str | None:
     """A card value as typed, trimmed to one line; "" clears it; None when it is too long."""
-    value = " ".join(text.split())
+    value = visible(text)
     if value == "-":
         return ""
     return value if len(value) <= CARD_FIELD_MAX else None

@@ -103,10 +103,10 @@ class CareService:
             self._set_name(db, self._person(db, key), name)
 
     def _set_name(self, db: Session, person: Person, name: str | None) -> None:
-        if not name or not name.strip():
+        clean = rules.clean_name(name)
+        if clean is None:
             return
         row = db.get(CareName, person.id)
-        clean = " ".join(name.split())[:64]
         if row is None:
             db.add(CareName(person_id=person.id, name=clean))
         else:
@@ -114,7 +114,9 @@ class CareService:
 
     def _name(self, db: Session, person_id: int | None) -> str:
         row = db.get(CareName, person_id) if person_id is not None else None
-        return row.name if row is not None else self._t("someone")
+        if row is None or not (name := rules.clean_name(row.name)):
+            return self._t("someone")
+        return self._t("name_given", name=name)  # always quoted: the name they gave
 
     def _name_of_key(self, db: Session, key: str) -> str:
         person = self.store.person(db, key, self.clock.now(), create=False)

@@ -55,10 +55,10 @@ async def test_missed_refill_two_caregivers_one_takes_it_the_ladder_stops(
     lost = care.acknowledge(BOB, int(called.split(":")[2]), "called")
     assert won.result == "won" and lost.result == "lost"
     assert texts(won.notices, PAT) == [
-        "Ann is on it. They got the alert about the missed refill or dose."
+        '"Ann" is on it. They got the alert about the missed refill or dose.'
     ]
-    assert texts(won.notices, BOB)[0].startswith("Ann is on it for Pat.")
-    assert texts(lost.notices, BOB)[0].startswith("Ann already took this at")
+    assert texts(won.notices, BOB)[0].startswith('"Ann" is on it for "Pat".')
+    assert texts(lost.notices, BOB)[0].startswith('"Ann" already took this at')
 
     # The ladder has stopped: nothing more goes to anyone, however long we wait.
     sent = len(chats.got)
