@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import os
 import re
 import secrets
 import unicodedata
@@ -33,7 +32,6 @@ INVITE_TTL = dt.timedelta(hours=24)
 MAX_FAILED_JOINS = 5  # wrong codes per person per hour
 MAX_INVITES = 5  # codes one person may make per hour
 LIMIT_WINDOW = dt.timedelta(hours=1)
-PEPPER_ENV = "BOT_CODE_PEPPER"  # optional secret mixed into the hash
 ACK_ACTIONS = ("on_it", "called")  # the caregiver alert buttons
 PREFIX = "ca"  # button data: "ca:ok:<invite>", "ca:no:<invite>", "ca:un:<link>", "ca:on_it:<occ>"
 CARD_FIELDS = ("name", "pump_model", "concentration", "dose", "prescriber", "clinic")
@@ -66,10 +64,13 @@ def normalise_code(text: str) -> str | None:
     return code
 
 
-def hash_code(code: str, pepper: str | None = None) -> str:
-    """The only form of a code that is stored."""
-    key = (pepper if pepper is not None else os.environ.get(PEPPER_ENV, "")).encode()
-    return hmac.new(key or b"baclofen-companion", code.encode(), hashlib.sha256).hexdigest()
+def hash_code(code: str, pepper: str) -> str:
+    """The only form of a code that is stored: an HMAC keyed with the deployment's secret
+    pepper (`bot.settings.code_pepper`), so that a database dump alone cannot be used to try
+    every code offline. There is no default key."""
+    if len(pepper) < 16:
+        raise ValueError("the code pepper must be a secret of at least 16 characters")
+    return hmac.new(pepper.encode(), code.encode(), hashlib.sha256).hexdigest()
 
 
 def limited(recent: Sequence[dt.datetime], now: dt.datetime, limit: int) -> bool:

@@ -77,10 +77,11 @@ class AckOutcome:
 class CareService:
     """Linking, alert claims, checklist records and card fields, one transaction each."""
 
-    def __init__(self, store: Store, clock: Clock, words: CareWords) -> None:
+    def __init__(self, store: Store, clock: Clock, words: CareWords, *, pepper: str) -> None:
         self.store = store
         self.clock = clock
         self.words = words
+        self._pepper = pepper  # the secret key of the codes' HMAC (never stored in the database)
 
     def _t(self, key: str, **values: str) -> str:
         return self.words.text(key, **values)
@@ -142,7 +143,7 @@ class CareService:
             db.add(
                 Invite(
                     person_id=person.id,
-                    code_hash=rules.hash_code(code),
+                    code_hash=rules.hash_code(code, self._pepper),
                     created_at=now,
                     expires_at=now + rules.INVITE_TTL,
                     status="open",
@@ -165,10 +166,23 @@ class CareService:
                 )
             ).all()
             if rules.limited(failed, now, rules.MAX_FAILED_JOINS):
-                self.store.audit(db, now, key, "join_limited", None)
+                # Audited at most once an hour per person: a spammer cannot grow the table.
+                logged = db.scalar(
+                    select(AuditEvent.id)
+                    .where(
+                        AuditEvent.actor == key,
+                        AuditEvent.kind == "join_limited",
+                        AuditEvent.at > now - rules.LIMIT_WINDOW,
+                    )
+                    .limit(1)
+                )
+                if logged is None:
+                    self.store.audit(db, now, key, "join_limited", None)
                 return [self._info(key, "join_limit")]
             invite = (
-                db.scalar(select(Invite).where(Invite.code_hash == rules.hash_code(code)))
+                db.scalar(
+                    select(Invite).where(Invite.code_hash == rules.hash_code(code, self._pepper))
+                )
                 if code
                 else None
             )

@@ -13,7 +13,7 @@ from bot.clock import FakeClock
 from bot.storage.models import AuditEvent, Invite
 from bot.storage.store import Store
 
-from .conftest import texts
+from .conftest import PEPPER, texts
 
 PAT, ANN, BOB, EVE = "tg:1", "tg:2", "tg:3", "tg:666"
 
@@ -70,7 +70,7 @@ def test_the_code_is_stored_only_as_a_hash(care: CareService, store: Store) -> N
     with store.tx() as db:
         stored = db.scalars(select(Invite.code_hash)).all()
         audit = [str(a.detail) for a in db.scalars(select(AuditEvent))]
-    assert stored == [rules.hash_code(code)]
+    assert stored == [rules.hash_code(code, PEPPER)]
     assert all(code not in row for row in [*stored, *audit])
 
 
