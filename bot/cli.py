@@ -63,7 +63,12 @@ def _classify(args: argparse.Namespace, out: TextIO) -> int:
                 file=sys.stderr,
             )
             return 2
-        for text in args.text:
+        for number, text in enumerate(args.text, start=1):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:  # bytes that were not UTF-8 on the command line
+                print(f"classify: argument {number} is not UTF-8 text", file=sys.stderr)
+                return 2
             out.write(dump(engine.classify(text).to_json()) + "\n")
         return 0
     # Bad lines get an error object and the run goes on; a stream that is not text stops it.
