@@ -31,7 +31,7 @@ from bot.reminders.scheduler import ReminderScheduler
 from bot.reminders.service import Notifier, Reminders
 from bot.reply.content import REQUIRED_ANSWERS, Content, load_content
 from bot.reply.messages import Attachment
-from bot.settings import Settings
+from bot.settings import Settings, code_pepper
 from bot.storage.files import ExportFiles
 from bot.storage.store import Store, open_store
 
@@ -105,7 +105,7 @@ def build(
     store = open_store(settings.database_url)
     words = load_care_words(content.facts)
     checklist = Checklist(load_checklist(content.facts), dialogue.engine.triage)
-    care_service = CareService(store, clock, words)
+    care_service = CareService(store, clock, words, pepper=code_pepper(settings))
     # Every reminder is worded by the reminder flows, but the checklist's re-check (worded by
     # the checklist); every caregiver alert gets "I'm on it" and "Called the clinic".
     wording = Wording(dialogue.reminder_flows, dialogue.number_in)

@@ -8,21 +8,18 @@ bad file or setting.
 from __future__ import annotations
 
 import argparse
-import json
+import io
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
+from bot import logs
 from bot.loading import DataError
 from bot.settings import SettingsError, load_settings
 
 log = logging.getLogger("bot")
-
-
-class UnreadableLine(ValueError):
-    """A `classify --jsonl` input line that is not a JSON object with a "text" string."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,8 +50,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _classify(args: argparse.Namespace, out: TextIO) -> int:
-    from bot.core.engine import Engine, Profile
+    from bot.core.engine import Engine
+    from bot.doors.jsonl import UnreadableInput, dump, run
 
+    if isinstance(out, io.TextIOWrapper):
+        out.reconfigure(encoding="utf-8", errors="strict")  # whatever the locale says
     engine = Engine.load()
     if not args.jsonl:
         if not args.text:
@@ -63,33 +63,22 @@ def _classify(args: argparse.Namespace, out: TextIO) -> int:
                 file=sys.stderr,
             )
             return 2
-        for text in args.text:
-            out.write(json.dumps(engine.classify(text).to_json(), ensure_ascii=False) + "\n")
+        for number, text in enumerate(args.text, start=1):
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:  # bytes that were not UTF-8 on the command line
+                print(f"classify: argument {number} is not UTF-8 text", file=sys.stderr)
+                return 2
+            out.write(dump(engine.classify(text).to_json()) + "\n")
         return 0
-    from bot.doors.jsonl import stream
-
-    def answer(line: str, number: int) -> str | None:
-        if not line.strip():
-            return None
-        try:
-            row: Any = json.loads(line)
-            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-                raise ValueError('each line must be a JSON object with a "text" string')
-            p = row.get("profile")
-            profile = (
-                Profile(route=p.get("route"), role=p.get("role")) if isinstance(p, dict) else None
-            )
-        except (ValueError, AttributeError) as exc:
-            raise UnreadableLine(f"classify: line {number} is not readable: {exc}") from exc
-        return json.dumps({**row, **engine.classify(row["text"], profile).to_json()},
-                          ensure_ascii=False)  # fmt: skip
-
+    # Bad lines get an error object and the run goes on; a stream that is not text stops it.
     try:
-        stream(sys.stdin.buffer, out.write, out.flush, answer)
-    except UnreadableLine as exc:
+        run(engine, sys.stdin.buffer, out.write, out.flush)
+    except UnreadableInput as exc:
         out.flush()
-        print(exc, file=sys.stderr)
+        print(f"classify: standard input is not readable: {exc}", file=sys.stderr)
         return 2
+    out.flush()
     return 0
 
 
@@ -100,6 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(
             level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+        token = settings.token if settings.has_token else None
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        logs.install((token, secret))  # every record cleaned on its way out (bot/logs.py)
         command = args.command or ("run" if settings.has_token else "chat")
         if command == "classify":
             return _classify(args, sys.stdout)

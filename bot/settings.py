@@ -6,7 +6,9 @@ webhook secret are secrets and never appear in logs, errors or `repr`.
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 import zoneinfo
 from pathlib import Path
 from typing import Literal
@@ -23,6 +25,8 @@ _DB_URL = re.compile(r"^[a-z][a-z0-9+.-]*://\S*$")
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 DEFAULT_DATABASE_URL = "sqlite:///baclofen-companion.sqlite3"
 DEFAULT_DATA_DIR = "baclofen-companion-data"
+PEPPER_FILE_NAME = "baclofen-companion.pepper"
+MIN_PEPPER = 16
 
 
 class SettingsError(Exception):
@@ -62,6 +66,10 @@ class Settings(BaseSettings):
     emergency_region: Literal["US", "CA", "UK", "IE", "EU", "AU"] = "US"
     approved_answers_only: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # The secret key of the invite codes' HMAC. With a token it is required: taken from here,
+    # or generated once and kept in BOT_CODE_PEPPER_FILE (never in the database).
+    bot_code_pepper: SecretStr | None = None
+    bot_code_pepper_file: Path | None = None
 
     @field_validator("telegram_base_url")
     @classmethod
@@ -100,6 +108,24 @@ class Settings(BaseSettings):
             raise ValueError("WEBHOOK_SECRET must be 1-256 characters: letters, digits, _ or -")
         return self
 
+    @field_validator("bot_code_pepper")
+    @classmethod
+    def _check_pepper(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_PEPPER:
+            raise ValueError(f"must be a random secret of at least {MIN_PEPPER} characters")
+        return value
+
+    @property
+    def pepper_file(self) -> Path:
+        """BOT_CODE_PEPPER_FILE, or a file beside the SQLite database (the data directory),
+        or in the working directory for other databases."""
+        if self.bot_code_pepper_file:
+            return self.bot_code_pepper_file
+        url = self.database_url.split("?", 1)[0]
+        if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
+            return Path(url[len("sqlite:///") :]).parent / PEPPER_FILE_NAME
+        return Path(PEPPER_FILE_NAME)
+
     @property
     def has_token(self) -> bool:
         return bool(self.telegram_bot_token and self.telegram_bot_token.get_secret_value())
@@ -110,6 +136,34 @@ class Settings(BaseSettings):
         if not self.telegram_bot_token:
             raise SettingsError("TELEGRAM_BOT_TOKEN: not set")
         return self.telegram_bot_token.get_secret_value()
+
+
+def code_pepper(settings: Settings) -> str:
+    """The secret key of the invite codes' HMAC, never a public constant.
+
+    BOT_CODE_PEPPER when set. Otherwise, with a token (a real deployment), the one kept in
+    BOT_CODE_PEPPER_FILE, generated there (readable by this user only) on first start. Without
+    a token (the local chat, tests) a fresh random one for this process."""
+    if settings.bot_code_pepper is not None:
+        return settings.bot_code_pepper.get_secret_value()
+    if not settings.has_token:
+        return secrets.token_urlsafe(32)
+    path = settings.pepper_file
+    try:
+        try:
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+                f.write(secrets.token_urlsafe(32) + "\n")
+        except FileExistsError:
+            pass  # made before: read it
+        value = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise SettingsError(
+            f"BOT_CODE_PEPPER_FILE: cannot keep the code pepper in {path} "
+            f"({type(exc).__name__}); set BOT_CODE_PEPPER or BOT_CODE_PEPPER_FILE"
+        ) from None
+    if len(value) < MIN_PEPPER:
+        raise SettingsError(f"BOT_CODE_PEPPER_FILE: {path} holds no secret of {MIN_PEPPER}+ chars")
+    return value
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("bot.reminders",),
     ("bot.reply",),
     ("bot.core", "bot.storage"),
-    ("bot.clock", "bot.settings", "bot.loading", "bot.paths", "bot.__init__"),
+    ("bot.clock", "bot.settings", "bot.loading", "bot.paths", "bot.logs", "bot.__init__"),
 )
 
 

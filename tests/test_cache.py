@@ -31,3 +31,22 @@ def test_a_huge_message_is_classified_but_not_kept(engine: Engine) -> None:
     assert engine.classify(text).safety.value == "routine"
     assert (text, None) not in engine._cache._items
     assert engine._cache.size <= 2_000_000
+
+
+def test_many_distinct_100k_character_messages_hold_at_most_the_budget() -> None:
+    """The issue's case: distinct 100,000-character messages used to be kept whole (9,000 of
+    them held 3.2 GB). Each text is the key; the value holds the very same string."""
+    import tracemalloc
+
+    budget = 2_000_000
+    cache: SizedCache[None, str] = SizedCache(lambda text, extra: text, budget)
+    tracemalloc.start()
+    try:
+        for i in range(1_000):
+            cache.get(f"{i:05d}" + "x" * 99_995, None)
+            assert cache.size <= budget
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(cache) == budget // 100_000
+    assert held < 4 * budget, f"{held:,} bytes held for a budget of {budget:,} characters"

@@ -104,12 +104,51 @@ def test_classify_jsonl_keeps_the_order_of_a_large_input_answered_on_every_core(
     assert out[2998]["intent"] == "missed_dose"
 
 
-def test_classify_rejects_unreadable_input_with_a_clear_message() -> None:
-    result = _run("classify", "--jsonl", stdin='{"text": "ok"}\nnot json\n')
-    assert result.returncode != 0
-    assert "line 2" in result.stderr
-    missing = _run("classify", "--jsonl", stdin='{"message": "no text key"}\n')
-    assert missing.returncode != 0 and '"text"' in missing.stderr
+def _not_json(name: str) -> None:
+    raise AssertionError(f"{name} is not JSON")
+
+
+def test_classify_jsonl_answers_each_bad_line_with_an_error_object_and_goes_on() -> None:
+    bad = [
+        "not json",
+        '{"message": "no text key"}',
+        '{"text": 5}',
+        "[1, 2]",
+        '{"text": "hi", "profile": ["pump"]}',
+        '{"text": "hi", "profile": {"route": {"a": 1}}}',
+        '{"text": "hi", "profile": {"role": "doctor"}}',
+        '{"text": "\\ud800 lone surrogate"}',
+        '{"text": "hi", "id": "\\udfff"}',
+        "[" * 50_000 + "]" * 50_000,
+        '{"text": NaN}',
+        '{"text": "hi", "n": Infinity}',
+        '{"text": "hi", "n": 1e999}',
+        '{"text": "hi", "n": ' + "1" * 5000 + "}",
+    ]
+    good = '{"id": "z", "text": "she is having a fit\u2028now"}'
+    result = _run("classify", "--jsonl", stdin="\n".join([*bad, good]) + "\n")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(bad) + 1, "one answer per line, in order"
+    out = [json.loads(line, parse_constant=_not_json) for line in lines]
+    for number, answer in enumerate(out[:-1], start=1):
+        assert set(answer) == {"error", "line"} and answer["line"] == number
+        assert answer["error"], "each error says what is wrong"
+    assert out[-1]["id"] == "z" and out[-1]["safety"] == "emergency"
+    assert "\u2028" not in result.stdout, "line separators are escaped in the output"
+
+
+def test_classify_stops_only_on_a_stream_that_is_not_text() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "classify", "--jsonl"],
+        input=b'{"text": "hi"}\n\xff\xfe not utf-8\n', capture_output=True, cwd=ROOT, env=env,
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert b"line 2" in result.stderr and b"Traceback" not in result.stderr
+    assert json.loads(result.stdout.splitlines()[0])["intent"] == "greeting"
 
 
 def test_local_chat_runs_a_whole_conversation(tmp_path: Path, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -42,12 +42,21 @@ class Section:
     lines: tuple[str, ...]
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these as formulas
+
+
+def cell(value: str) -> str:
+    """A CSV cell a spreadsheet shows as text: one starting like a formula gets a leading '
+    (OWASP's advice against CSV injection)."""
+    return f"'{value}" if value.startswith(FORMULA_START) else value
+
+
 def history_csv(rows: Sequence[HistoryRow], header: Sequence[str]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(header)
+    writer.writerow([cell(h) for h in header])
     for row in rows:
-        writer.writerow((row.when, row.what, row.by))
+        writer.writerow((cell(row.when), cell(row.what), cell(row.by)))
     return out.getvalue().encode("utf-8-sig")  # a BOM so spreadsheet programs read UTF-8
 
 

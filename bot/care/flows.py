@@ -28,6 +28,7 @@ from bot.care.service import CareService, Event, LinkedPerson
 from bot.core.engine import Decision, Safety
 from bot.reminders.ladder import RULES
 from bot.reminders.plans import RefillPlan, TaperPlan, fmt_time
+from bot.reply import callback
 from bot.reply.messages import Attachment, Button, Message, Notice
 
 HISTORY_LINES = 15  # lines shown in the chat; the files have everything
@@ -178,9 +179,9 @@ class CareFlows:
         """A link confirmed or declined, a link ended, or a caregiver alert taken."""
         self._met(who)
         action, _, arg = rest.partition(":")
-        if not arg.isdigit():
+        number = callback.number(arg)
+        if number is None:
             return CareTurn([self._info("ack_gone")], state)
-        number = int(arg)
         if action in ("ok", "no"):
             notices = self.service.confirm(who.key, number, yes=action == "ok")
         elif action == "un":
@@ -254,16 +255,17 @@ class CareFlows:
         record_text, _, link_text = arg.partition(":")
         if kind == "noshare":
             return CareTurn([self._info("not_shared")], state)
-        if not record_text.isdigit() or not link_text.isdigit():
+        record, link = callback.number(record_text), callback.number(link_text)
+        if record is None or link is None:
             return CareTurn([self._info("ack_gone")], state)
-        result = self.service.checklist_result(who.key, int(record_text))
+        result = self.service.checklist_result(who.key, record)
         if result is None:
             return CareTurn([self._info("ack_gone")], state)
         texts = {
             voice: self.checklist.result_text(result, voice, who.emergency_number)
             for voice in ("patient", "caregiver")
         }
-        notices = self.service.share_checklist(who.key, int(record_text), int(link_text), texts)
+        notices = self.service.share_checklist(who.key, record, link, texts)
         mine, others = self._mine(who, notices)
         return CareTurn(mine, state, others)
 
@@ -277,11 +279,10 @@ class CareFlows:
         return CareTurn([Message(self._t("history_pick"), buttons, kind="prompt")], state)
 
     def _subject(self, who: Who, link_text: str) -> LinkedPerson | None:
-        if not link_text.isdigit():
+        link = callback.number(link_text)
+        if link is None:
             return None
-        return next(
-            (p for p in self.service.viewable(who.key) if p.link_id == int(link_text)), None
-        )
+        return next((p for p in self.service.viewable(who.key) if p.link_id == link), None)
 
     def _history_press(self, who: Who, state: CareState, rest: str) -> CareTurn:
         action, _, link_text = rest.partition(":")

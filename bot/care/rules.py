@@ -13,9 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import os
 import re
 import secrets
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,11 +32,14 @@ INVITE_TTL = dt.timedelta(hours=24)
 MAX_FAILED_JOINS = 5  # wrong codes per person per hour
 MAX_INVITES = 5  # codes one person may make per hour
 LIMIT_WINDOW = dt.timedelta(hours=1)
-PEPPER_ENV = "BOT_CODE_PEPPER"  # optional secret mixed into the hash
 ACK_ACTIONS = ("on_it", "called")  # the caregiver alert buttons
 PREFIX = "ca"  # button data: "ca:ok:<invite>", "ca:no:<invite>", "ca:un:<link>", "ca:on_it:<occ>"
 CARD_FIELDS = ("name", "pump_model", "concentration", "dose", "prescriber", "clinic")
 CARD_FIELD_MAX = 80
+NAME_MAX = 32  # characters of a name shown to linked people
+# Invisible characters that change how a name looks or reads: bidi controls, zero-width
+# characters, the BOM, soft hyphens (Unicode's "format" category), and control characters.
+_HIDDEN = frozenset({"Cf", "Cc", "Cs", "Co", "Cn"})
 
 
 def new_code() -> str:
@@ -61,10 +64,13 @@ def normalise_code(text: str) -> str | None:
     return code
 
 
-def hash_code(code: str, pepper: str | None = None) -> str:
-    """The only form of a code that is stored."""
-    key = (pepper if pepper is not None else os.environ.get(PEPPER_ENV, "")).encode()
-    return hmac.new(key or b"baclofen-companion", code.encode(), hashlib.sha256).hexdigest()
+def hash_code(code: str, pepper: str) -> str:
+    """The only form of a code that is stored: an HMAC keyed with the deployment's secret
+    pepper (`bot.settings.code_pepper`), so that a database dump alone cannot be used to try
+    every code offline. There is no default key."""
+    if len(pepper) < 16:
+        raise ValueError("the code pepper must be a secret of at least 16 characters")
+    return hmac.new(pepper.encode(), code.encode(), hashlib.sha256).hexdigest()
 
 
 def limited(recent: Sequence[dt.datetime], now: dt.datetime, limit: int) -> bool:
@@ -94,6 +100,7 @@ REQUIRED = (
     "ack_already",
     "card_title",
     "history_header",
+    "name_given",
 )
 
 
@@ -177,9 +184,23 @@ def card_lines(
     return lines
 
 
+def visible(text: str) -> str:
+    """`text` without invisible characters (bidi overrides, zero-width, controls), NFKC
+    normalised, on one line: what is shown is what is stored."""
+    text = unicodedata.normalize("NFKC", text)
+    return " ".join("".join(c for c in text if unicodedata.category(c) not in _HIDDEN).split())
+
+
+def clean_name(name: str | None) -> str | None:
+    """A name as Telegram gave it, made safe to show to someone else: invisible characters
+    removed, at most NAME_MAX characters; None when nothing visible is left."""
+    value = visible(name or "")[:NAME_MAX].strip()
+    return value or None
+
+
 def clean_field(text: str) -> str | None:
     """A card value as typed, trimmed to one line; "" clears it; None when it is too long."""
-    value = " ".join(text.split())
+    value = visible(text)
     if value == "-":
         return ""
     return value if len(value) <= CARD_FIELD_MAX else None

@@ -80,10 +80,11 @@ class AckOutcome:
 class CareService:
     """Linking, alert claims, checklist records and card fields, one transaction each."""
 
-    def __init__(self, store: Store, clock: Clock, words: CareWords) -> None:
+    def __init__(self, store: Store, clock: Clock, words: CareWords, *, pepper: str) -> None:
         self.store = store
         self.clock = clock
         self.words = words
+        self._pepper = pepper  # the secret key of the codes' HMAC (never stored in the database)
 
     def _t(self, key: str, **values: str) -> str:
         return self.words.text(key, **values)
@@ -106,10 +107,10 @@ class CareService:
             self._set_name(db, self._person(db, key), name)
 
     def _set_name(self, db: Session, person: Person, name: str | None) -> None:
-        if not name or not name.strip():
+        clean = rules.clean_name(name)
+        if clean is None:
             return
         row = db.get(CareName, person.id)
-        clean = " ".join(name.split())[:64]
         if row is None:
             db.add(CareName(person_id=person.id, name=clean))
         else:
@@ -117,7 +118,9 @@ class CareService:
 
     def _name(self, db: Session, person_id: int | None) -> str:
         row = db.get(CareName, person_id) if person_id is not None else None
-        return row.name if row is not None else self._t("someone")
+        if row is None or not (name := rules.clean_name(row.name)):
+            return self._t("someone")
+        return self._t("name_given", name=name)  # always quoted: the name they gave
 
     def _name_of_key(self, db: Session, key: str) -> str:
         person = self.store.person(db, key, self.clock.now(), create=False)
@@ -143,7 +146,7 @@ class CareService:
             db.add(
                 Invite(
                     person_id=person.id,
-                    code_hash=rules.hash_code(code),
+                    code_hash=rules.hash_code(code, self._pepper),
                     created_at=now,
                     expires_at=now + rules.INVITE_TTL,
                     status="open",
@@ -166,10 +169,23 @@ class CareService:
                 )
             ).all()
             if rules.limited(failed, now, rules.MAX_FAILED_JOINS):
-                self.store.audit(db, now, key, "join_limited", None)
+                # Audited at most once an hour per person: a spammer cannot grow the table.
+                logged = db.scalar(
+                    select(AuditEvent.id)
+                    .where(
+                        AuditEvent.actor == key,
+                        AuditEvent.kind == "join_limited",
+                        AuditEvent.at > now - rules.LIMIT_WINDOW,
+                    )
+                    .limit(1)
+                )
+                if logged is None:
+                    self.store.audit(db, now, key, "join_limited", None)
                 return [self._info(key, "join_limit")]
             invite = (
-                db.scalar(select(Invite).where(Invite.code_hash == rules.hash_code(code)))
+                db.scalar(
+                    select(Invite).where(Invite.code_hash == rules.hash_code(code, self._pepper))
+                )
                 if code
                 else None
             )

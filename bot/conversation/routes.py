@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from bot.conversation.sessions import Session
 from bot.core.engine import Decision
 from bot.reminders.flows import Effect
+from bot.reply import callback
 from bot.reply.messages import Message, Notice
 
 
@@ -83,6 +84,8 @@ class Routes:
 
     def for_button(self, data: str) -> tuple[Route, str] | None:
         """The route of a button's data, and the data after its prefix; None: nobody's."""
+        if callback.parts(data, 1) is None:  # too long for Telegram, or control characters
+            return None
         prefix, _, value = data.partition(":")
         route = self.buttons.get(prefix)
         return None if route is None else (route, value)

@@ -29,6 +29,7 @@ _SENTENCE_END = {".", "?", "!", ";", ":"}
 _INABILITY = frozenset({"cannot"})
 _CLAUSE_END = {","}
 _LIST_JOINERS = frozenset({",", "or", "and", "nor", "/"})
+_WINDOW = 400  # characters around a match read for its clause, negation and exclusions
 _LIST_ITEMS = 6  # how many list items a negation may cover
 
 
@@ -335,6 +336,7 @@ class Triage:
         except re.error as exc:
             raise DataError(f"{where}: a pattern is not a valid regular expression: {exc}") from exc
         self._negators = {n for n in q.negators if " " not in n}
+        self._marks: dict[str, tuple[int | None, bool]] = {}
         self._spells_negation = {
             f"{name}__{i}": bool(re.search(r"\b(not|no|never|cannot|without)\b", p))
             for name, patterns in rules.concepts.items()
@@ -430,8 +432,12 @@ class Triage:
         return out
 
     def _clause_before(self, sentence: str, pos: int) -> list[str]:
-        """Words of the clause that ends where a match starts (for negation)."""
-        words = sentence[:pos].split()
+        """Words of the clause that ends where a match starts (for negation), within a window
+        (a clause is never longer; without it a message with no punctuation costs its length
+        squared)."""
+        words = sentence[max(0, pos - _WINDOW) : pos].split()
+        if pos > _WINDOW and words:
+            words = words[1:]  # the first word may be cut
         clause: list[str] = []
         for word in reversed(words):
             if word in _CLAUSE_END or word in self._clause_breaks:
@@ -443,7 +449,7 @@ class Triage:
         """The clause that holds a match (for history)."""
         before = self._clause_before(sentence, start)
         after: list[str] = []
-        for word in sentence[end:].split():
+        for word in sentence[end : end + _WINDOW].split():
             if word in _CLAUSE_END or word in self._clause_breaks:
                 break
             after.append(word)
@@ -466,7 +472,7 @@ class Triage:
             for i in range(len(joined) - len(p) + 1)
         ):
             return True
-        return self._list_negated(sentence[: match.start].split())
+        return self._list_negated(sentence[max(0, match.start - _WINDOW) : match.start].split())
 
     def _narrowly_negated(self, sentence: str, match: _LocalMatch) -> bool:
         """A negator right before the match, with only small words between."""
@@ -530,17 +536,31 @@ class Triage:
             return False
         if self._history.search(clause):
             return True
-        earlier = self._history.search(sentence, 0, match.start)
-        return earlier is not None and not (
-            self._still.search(sentence) or self._present.search(sentence)
-        )
+        first_history, now = self._sentence_marks(sentence)
+        return first_history is not None and first_history < match.start and not now
+
+    def _sentence_marks(self, sentence: str) -> tuple[int | None, bool]:
+        """Where the sentence's first history marker starts, and whether it says "now" or
+        "again" anywhere: once per sentence, however many signs it holds."""
+        marks = self._marks.get(sentence)
+        if marks is None:
+            found = self._history.search(sentence)
+            now = bool(self._still.search(sentence) or self._present.search(sentence))
+            marks = (found.start() if found else None, now)
+            self._marks[sentence] = marks
+        return marks
 
     def _excluded(self, concept: str, sentence: str, match: _LocalMatch) -> bool:
         """A `NOT` pattern of the concept covers the match ("seizure threshold")."""
+        patterns = self._exclusions.get(concept, ())
+        if not patterns:
+            return False
+        base = max(0, match.start - _WINDOW)
+        window = sentence[base : match.end + _WINDOW]
         return any(
-            e.start() <= match.start and e.end() >= match.end
-            for pattern in self._exclusions.get(concept, ())
-            for e in pattern.finditer(sentence)
+            base + e.start() <= match.start and base + e.end() >= match.end
+            for pattern in patterns
+            for e in pattern.finditer(window)
         )
 
     # -- assessment -----------------------------------------------------------------------
@@ -576,6 +596,7 @@ class Triage:
     ) -> tuple[dict[str, set[int]], set[str], set[str]]:
         """Return (present, with the sentences it is present in; mentioned-but-not-negated;
         held back as general or past)."""
+        self._marks.clear()  # per message; a stale entry is only ever a recomputation
         present: dict[str, set[int]] = {}
         mentioned: set[str] = set()
         held_back: set[str] = set()

@@ -20,6 +20,7 @@ from typing import TextIO
 
 from bot.app import App, build
 from bot.companion import Act, Commanded, Person, Pressed, Said
+from bot.reply import callback
 from bot.reply.messages import Button, Message, Notice
 from bot.settings import Settings
 
@@ -85,8 +86,9 @@ class Console:
         if line.startswith("/"):
             name, _, args = line[1:].partition(" ")
             return Commanded(name.lower(), args.strip())
-        if line.isdigit() and 1 <= int(line) <= len(self.choices):
-            return Pressed(self.choices[int(line) - 1].data)
+        choice = callback.number(line, len(self.choices))  # ASCII digits only ("²" is text)
+        if choice:
+            return Pressed(self.choices[choice - 1].data)
         return Said(line)
 
     async def _act(self, act: Act) -> None:

@@ -13,12 +13,18 @@ bot token.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import functools
 import logging
+import sys
+import time
 import traceback
 import unicodedata
+import warnings
 import weakref
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -34,8 +40,16 @@ from telegram import (
     ReplyParameters,
     Update,
 )
+from telegram._utils.defaultvalue import DEFAULT_NONE
 from telegram.constants import ChatType, MessageLimit
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -44,11 +58,14 @@ from telegram.ext import (
     CallbackQueryHandler,
     ContextTypes,
     Defaults,
+    ExtBot,
     MessageHandler,
     TypeHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
+from bot import logs
 from bot.app import App, build
 from bot.companion import Act, Commanded, Edited, Located, Person, Pressed, Said, Sent
 from bot.conversation import timezones
@@ -145,19 +162,96 @@ def in_order(messages: Sequence[reply.Message]) -> list[reply.Message]:
     return [m for m in messages if m.kind in FIRST] + [m for m in messages if m.kind not in FIRST]
 
 
+@dataclass(frozen=True)
+class SafetyRetry:
+    """How hard the safety part of a reply is pushed through a flaky Bot API.
+
+    A 5xx, a 429 (waiting as long as Telegram says, after the rate limiter's own retries) or a
+    timeout is tried again with a growing pause, up to `tries` sends within `deadline` seconds.
+    `timeout` is how long one send may take: long enough that a slow API (8-20 s) answers
+    instead of being sent twice. A 400 or 403 is not retried (it would fail the same way).
+    """
+
+    tries: int = 12
+    deadline: float = 300.0
+    first_pause: float = 0.5
+    longest_pause: float = 30.0
+    timeout: float = 30.0
+
+
+T = TypeVar("T")
+
+
+def _retry_after(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB 22 warns while moving from int to timedelta
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+def _worth_retrying(exc: TelegramError) -> bool:
+    return isinstance(exc, RetryAfter) or (
+        isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
+    )
+
+
+async def with_retries(send: Callable[[], Awaitable[T]], policy: SafetyRetry) -> T:
+    """`send()` until it works, as `policy` allows; the last error is raised."""
+    started = time.monotonic()
+    pause = policy.first_pause
+    for attempt in range(1, policy.tries + 1):
+        try:
+            return await send()
+        except TelegramError as exc:
+            if not _worth_retrying(exc) or attempt == policy.tries:
+                raise
+            wait = max(_retry_after(exc), 0.1) if isinstance(exc, RetryAfter) else pause
+            if time.monotonic() - started + wait > policy.deadline:
+                raise
+            log.warning(
+                "safety message not delivered (%s), try %d of %d in %.1f s",
+                type(exc).__name__, attempt + 1, policy.tries, wait,
+            )  # fmt: skip
+            await asyncio.sleep(wait)
+            pause = min(pause * 2, policy.longest_pause)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 async def send_messages(
     bot: Bot,
     chat_id: int,
     messages: Sequence[reply.Message],
     quote: Message | None = None,
+    safety: SafetyRetry | None = None,
 ) -> list[int]:
     """Send in order, one after another, as plain text with inline buttons (a file goes as a
-    photo or a document with the text as its caption); the first one answers `quote`."""
+    photo or a document with the text as its caption); the first one answers `quote`.
+
+    With `safety`, the emergency and urgent messages (always first) are retried through
+    transient faults as it says, before anything else is sent."""
     reply_to = (
         ReplyParameters(quote.message_id, allow_sending_without_reply=True) if quote else None
     )
     ids: list[int] = []
     for message in in_order(messages):
+        if safety is not None and message.kind in FIRST and message.file is None:
+            chunks = split_text(message.text)
+            for number, chunk in enumerate(chunks, start=1):
+                send = functools.partial(
+                    bot.send_message,
+                    chat_id,
+                    chunk,
+                    reply_markup=keyboard(message.buttons) if number == len(chunks) else None,
+                    reply_parameters=reply_to,
+                    read_timeout=safety.timeout,
+                    write_timeout=safety.timeout,
+                    connect_timeout=safety.timeout,
+                    pool_timeout=safety.timeout,
+                )
+                sent = await with_retries(send, safety)
+                ids.append(sent.message_id)
+                reply_to = None
+            continue
         if message.file is not None:
             upload = InputFile(message.file.data, filename=message.file.name)
             caption = message.text[: _fit(message.text, MAX_CAPTION)]
@@ -270,11 +364,81 @@ def _quiet_libraries() -> None:
         ("httpcore", logging.WARNING),
         ("telegram", logging.INFO),
         ("apscheduler", logging.INFO),
+        ("alembic.runtime.plugins", logging.WARNING),  # start-up chatter, one line per plugin
     ):
         logger = logging.getLogger(name)
         if logger.getEffectiveLevel() < floor or logger.level == logging.NOTSET:
             # Explicit, so that a later DEBUG on the root logger cannot open them up again.
             logger.setLevel(max(floor, everything, logger.getEffectiveLevel()))
+
+
+class SafeBot(ExtBot[Any]):
+    """The library's bot, but an update it cannot read is skipped and counted, never fatal.
+
+    PTB 22 reads a whole getUpdates batch at once: one update it cannot parse fails the batch,
+    is logged with the raw data (other people's messages) and is fetched again at once, so that
+    polling stalls. Here each update is read on its own; one that cannot be read is counted in
+    `skipped`, logged by its update id only, and the next poll starts after it.
+    """
+
+    _skipped: int = 0
+    _after: int = 0  # the offset past the last update we could not read
+
+    @property
+    def skipped(self) -> int:
+        """How many updates were skipped because the library could not read them."""
+        return self._skipped
+
+    async def get_updates(
+        self,
+        offset: int | None = None,
+        limit: int | None = None,
+        timeout: int | dt.timedelta | None = None,
+        allowed_updates: Sequence[str] | None = None,
+        *,
+        read_timeout: Any = DEFAULT_NONE,
+        write_timeout: Any = DEFAULT_NONE,
+        connect_timeout: Any = DEFAULT_NONE,
+        pool_timeout: Any = DEFAULT_NONE,
+        api_kwargs: dict[str, Any] | None = None,
+    ) -> tuple[Update, ...]:
+        offset = max(offset or 0, self._after) or None
+        if isinstance(timeout, dt.timedelta):
+            timeout = int(timeout.total_seconds())
+        data: dict[str, Any] = {"timeout": timeout, "offset": offset, "limit": limit}
+        data["allowed_updates"] = allowed_updates
+        wait = read_timeout if isinstance(read_timeout, int | float) else 5.0
+        raw = await self._post(
+            "getUpdates",
+            data,
+            read_timeout=wait + (timeout or 0),
+            write_timeout=write_timeout,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+            api_kwargs=api_kwargs,
+        )
+        updates: list[Update] = []
+        for item in raw if isinstance(raw, list) else []:
+            number = item.get("update_id") if isinstance(item, dict) else None
+            error = "no update id"
+            try:
+                update = Update.de_json(item, self)
+            except Exception as exc:  # the library cannot read it: skip it, never stall
+                update, error = None, type(exc).__name__
+            if update is None or not isinstance(update.update_id, int):
+                self._skipped += 1
+                if isinstance(number, int):
+                    self._after = max(self._after, number + 1)
+                log.warning(
+                    "skipped update %s that could not be read (%s); %d skipped so far",
+                    number if isinstance(number, int) else "-",
+                    error,
+                    self.skipped,
+                )
+                continue
+            self.insert_callback_data(update)
+            updates.append(update)
+        return tuple(updates)
 
 
 # -- the door -----------------------------------------------------------------------------
@@ -283,9 +447,10 @@ def _quiet_libraries() -> None:
 class TelegramDoor:
     """The handlers: each turns an update into one act for the companion and sends the reply."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, safety: SafetyRetry | None = None) -> None:
         self.app = app
         self.companion = app.companion
+        self.safety = safety or SafetyRetry()
         # One turn at a time per person (updates run concurrently across people).
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -317,7 +482,7 @@ class TelegramDoor:
             # turn never holds up anyone else's updates or the reminders.
             answer = await asyncio.to_thread(self.companion.handle, person, act)
             quote = None if person.private else update.effective_message
-            await send_messages(context.bot, chat.id, answer.messages, quote)
+            await send_messages(context.bot, chat.id, answer.messages, quote, self.safety)
         for notice in answer.others:
             try:
                 await self.app.notifier.send(notice.to, notice.messages)
@@ -469,45 +634,62 @@ def build_app(
     base_url: str | None = None,
     clock: Clock | None = None,
     dialogue: Dialogue | None = None,
+    safety: SafetyRetry | None = None,
 ) -> TelegramApp:
     """The Application with its handlers, on the app built for it (`bot.app.build`), ready to
-    run. `base_url`: another Bot API server (tests); `clock`, `dialogue`: see `build`."""
+    run. `base_url`: another Bot API server (tests); `clock`, `dialogue`: see `build`;
+    `safety`: how the safety part of a reply is retried (tests shorten its timeout)."""
     _quiet_libraries()
-    builder = (
+    limiter = (
+        AIORateLimiter(max_retries=settings.telegram_rate_limit_retries)
+        if settings.telegram_rate_limiter
+        else None
+    )
+    bot = SafeBot(
+        settings.token,
+        base_url=base_url or settings.telegram_base_url,
+        defaults=Defaults(
+            tzinfo=ZoneInfo(settings.bot_timezone),
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        ),
+        request=HTTPXRequest(connection_pool_size=CONCURRENT_UPDATES * 2),
+        get_updates_request=HTTPXRequest(connection_pool_size=1),
+        rate_limiter=limiter,
+    )
+    application: TelegramApp = (
         ApplicationBuilder()
-        .token(settings.token)
-        .base_url(base_url or settings.telegram_base_url)
-        .defaults(
-            Defaults(
-                tzinfo=ZoneInfo(settings.bot_timezone),
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-            )
-        )
+        .bot(bot)
         .concurrent_updates(CONCURRENT_UPDATES)
-        .connection_pool_size(CONCURRENT_UPDATES * 2)
         .post_init(_post_init)
         .post_stop(_post_stop)
+        .build()
     )
-    application: TelegramApp
-    if settings.telegram_rate_limiter:
-        limiter = AIORateLimiter(max_retries=settings.telegram_rate_limit_retries)
-        application = builder.rate_limiter(limiter).build()
-    else:
-        application = builder.build()
     app = build(settings, TelegramNotifier(application), clock=clock, dialogue=dialogue)
-    door = TelegramDoor(app)
+    door = TelegramDoor(app, safety)
     door.register(application)
     application.bot_data["door"] = door
     return application
 
 
 def run_bot(settings: Settings) -> int:
-    """`python -m bot run`: long polling, or webhook mode when WEBHOOK_URL is set."""
+    """`python -m bot run`: long polling, or webhook mode when WEBHOOK_URL is set.
+
+    A token Telegram rejects ends the bot with one line on standard error and exit status 2:
+    no traceback, and never the token."""
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    logs.install((settings.token, secret), drop=(InvalidToken,))
     application = build_app(settings)
-    if settings.webhook_url:
-        log.info("starting in webhook mode")
-        application.run_webhook(**webhook_options(settings))
-    else:
-        log.info("starting with long polling")
-        application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    try:
+        if settings.webhook_url:
+            log.info("starting in webhook mode")
+            application.run_webhook(**webhook_options(settings))
+        else:
+            log.info("starting with long polling")
+            application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    except InvalidToken:
+        print(
+            "baclofen-companion: Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather)",
+            file=sys.stderr,
+        )
+        return 2
     return 0

@@ -44,6 +44,7 @@ from bot.reminders.plans import (
     taper_problem,
 )
 from bot.reminders.wording import ReminderWords
+from bot.reply import callback
 from bot.reply.messages import Attachment, Button, Message
 
 MAX_STEPS = 12
@@ -320,7 +321,13 @@ class ReminderFlows:
         A date in the past ("yesterday", "last friday") or too far ahead is still read as a
         date (the third value: words that are a date at all, so they are not answered as a
         question)."""
-        day = parse_date(text, ctx)
+        return self._check_date(ctx, parse_date(text, ctx), text, past_key)
+
+    def _check_date(
+        self, ctx: Ctx, day: dt.date | None, text: str, past_key: str
+    ) -> tuple[dt.date | None, Message | None, bool]:
+        """The same checks for a typed date and a button's: readable, not in the past, not too
+        far ahead."""
         if day is None:
             return None, self._prompt("date_unreadable", text=text[:40]), False
         if day < ctx.today:
@@ -518,21 +525,24 @@ class ReminderFlows:
     # -- buttons ------------------------------------------------------------------------------
 
     def ack(self, ctx: Ctx, state: ReminderState, rest: str) -> FlowResult:
-        action, _, occ = rest.partition(":")
-        if not occ.isdigit():
+        action, _, occ_text = rest.partition(":")
+        occ = callback.number(occ_text)
+        if occ is None:
             return FlowResult([self._info("ack_gone")], state)
-        return FlowResult([], state, (Acknowledge(int(occ), action),), reask=False)
+        return FlowResult([], state, (Acknowledge(occ, action),), reask=False)
 
     def sign(self, ctx: Ctx, state: ReminderState, rest: str) -> FlowResult:
-        index, _, occ = rest.partition(":")
+        index_text, _, occ_text = rest.partition(":")
         buttons = self.words.file.signs.buttons
-        if not index.isdigit() or int(index) >= len(buttons) or not occ.isdigit():
+        index, occ = callback.index(index_text, len(buttons)), callback.number(occ_text)
+        if index is None or occ is None:
             return FlowResult([self._info("ack_gone")], state)
-        effects = (Acknowledge(int(occ), "signs"),)
-        return FlowResult([], state, effects, triage=buttons[int(index)].says)
+        effects = (Acknowledge(occ, "signs"),)
+        return FlowResult([], state, effects, triage=buttons[index].says)
 
     def sign_other(self, ctx: Ctx, state: ReminderState, rest: str) -> FlowResult:
-        closes: tuple[Effect, ...] = (Acknowledge(int(rest), "signs"),) if rest.isdigit() else ()
+        occ = callback.number(rest)
+        closes: tuple[Effect, ...] = (Acknowledge(occ, "signs"),) if occ is not None else ()
         return FlowResult([self._prompt("check_other")], state, closes, reask=False)
 
     def _no_consent(self, ctx: Ctx, state: ReminderState) -> FlowResult | None:
@@ -582,8 +592,15 @@ class ReminderFlows:
             if at is not None:
                 return self._refill_summary(ctx, state, flow, at)
         if action == "from" and flow.name == "taper" and flow.step == "start":
+            # The button's date is checked as a typed one is: a forged past date is refused.
+            pressed = callback.day(value)
+            if pressed is None:
+                return FlowResult([self._info("ack_gone")], state)
+            day, problem, _ = self._check_date(ctx, pressed, value, "date_past")
+            if problem is not None or day is None:
+                return FlowResult([problem] if problem else [], state, accepted=False)
             n = str(len(flow.data["steps"]) + 1)
-            return self._taper_start(state, flow, dt.date.fromisoformat(value), n)
+            return self._taper_start(state, flow, day, n)
         if action == "addstep" and flow.name == "taper" and flow.step == "more":
             flow.step = "dose"
             n = str(len(flow.data["steps"]) + 1)

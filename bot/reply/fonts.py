@@ -16,7 +16,9 @@ from pathlib import Path
 
 FAMILY = "DejaVu Sans"
 _SPACES = re.compile(r"[ \t]{2,}")
-_LEFT_SPACE = re.compile(r" +([.,;:!?)])")
+_LEFT_SPACE = re.compile(
+    r" +([.,;:!?)]|\"(?=[\s.,;:!?)]|$))"
+)  # before punctuation or a closing quote
 # Joiners and selectors that only make sense next to an emoji.
 _INVISIBLE = {0x200D, 0xFE0E, 0xFE0F, 0x20E3}
 

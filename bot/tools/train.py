@@ -264,14 +264,17 @@ def cross_evaluate(held_out: Sequence[Path], report: Callable[[str], None] = pri
 
 
 def _write_npz(path: Path, **arrays: np.ndarray[Any, Any]) -> None:
-    """Like numpy.savez_compressed, but byte-for-byte reproducible (fixed zip timestamps)."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    """Like numpy.savez_compressed, but byte-for-byte reproducible (fixed zip timestamps), and
+    written whole before it replaces the old file (a running bot never reads half a model)."""
+    partial = path.with_suffix(".partial")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, array in arrays.items():
             buffer = io.BytesIO()
             np.lib.format.write_array(buffer, np.asanyarray(array), allow_pickle=False)
             info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, buffer.getvalue())
+    partial.replace(path)
 
 
 def main() -> int:

@@ -15,6 +15,7 @@ from bot.storage.models import Occurrence, Plan
 from bot.storage.store import Store
 
 UTC = dt.UTC
+PEPPER = "test-pepper-0123456789abcdef"  # a test's own secret, never a default
 
 
 @pytest.fixture(scope="session")
@@ -24,7 +25,7 @@ def words(content: Content) -> CareWords:
 
 @pytest.fixture
 def care(store: Store, clock: FakeClock, words: CareWords) -> CareService:
-    return CareService(store, clock, words)
+    return CareService(store, clock, words, pepper=PEPPER)
 
 
 def escalation(store: Store, key: str, now: dt.datetime, group: str = "refill") -> list[int]:

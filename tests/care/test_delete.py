@@ -57,7 +57,7 @@ def test_a_patient_deleting_leaves_no_row_and_caregivers_are_told(
     assert everything(store, PAT)  # there was something to delete
     notices = forget(care, store, PAT)
     assert sorted(n.to for n in notices) == [ANN, BOB]
-    assert texts(notices, ANN) == ["Pat deleted their data, so your link with them has ended."]
+    assert texts(notices, ANN) == ['"Pat" deleted their data, so your link with them has ended.']
     assert everything(store, PAT) == {}
     assert care.patients(ANN) == [] and care.patients(BOB) == []
     # No table holds the key anywhere, in any column (a raw scan of every table).
@@ -72,9 +72,9 @@ def test_a_caregiver_deleting_ends_their_links_and_leaves_no_row(
 ) -> None:
     fill(care, store)
     notices = forget(care, store, ANN)
-    assert texts(notices, PAT) == ["Ann deleted their data, so your link with them has ended."]
+    assert texts(notices, PAT) == ['"Ann" deleted their data, so your link with them has ended.']
     assert everything(store, ANN) == {}
-    assert [p.name for p in care.links(PAT)] == ["Bob"]
+    assert [p.name for p in care.links(PAT)] == ['"Bob"']
     with store.engine.connect() as conn:
         for table in inspect(conn).get_table_names():
             for row in conn.execute(text(f'SELECT * FROM "{table}"')):

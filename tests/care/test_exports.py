@@ -190,9 +190,9 @@ def test_the_history_pdf_has_every_row_of_a_hundred_over_pages_and_says_what_hap
     zone = dt.timezone(dt.timedelta(0))  # London is on GMT on these days
     for at in moments:  # every row, none left off
         assert at.astimezone(zone).strftime("%Y-%m-%d %H:%M") in flat
-    assert f"history for {NAME}" in flat  # accents kept, the emoji left out
+    assert f'history for "{NAME}"' in flat  # accents kept, the emoji left out, quoted as given
     assert "caregivers told" not in flat
-    assert flat.count("Sent to Maria José Núñez-López.") == 34  # the alerts, to her alone
+    assert flat.count(f'Sent to "{NAME}".') == 34  # the alerts, to her alone
     assert flat.count("A message sounded like an emergency.") == 33
     assert flat.count("No caregiver was linked, so no one else was told.") == 34 + 33
     assert flat.count("Reminder snoozed") == 33

@@ -69,12 +69,12 @@ def test_a_caregiver_runs_the_checklist_and_shares_it(flows: CareFlows) -> None:
     assert turn.messages[0].text.startswith("Call their prescriber or pump clinic today.")
     assert state.checklist is None
     share = buttons(turn.messages)
-    assert "Send to Pat" in share and "No" in share
-    shared = press(flows, ann, state, share["Send to Pat"])
+    assert 'Send to "Pat"' in share and "No" in share
+    shared = press(flows, ann, state, share['Send to "Pat"'])
     assert shared is not None
-    assert shared.messages[0].text == "Sent. I told Pat, Bob."
+    assert shared.messages[0].text == 'Sent. I told "Pat", "Bob".'
     to = {n.to: n.messages[0].text for n in shared.notices}
-    assert to[PAT].startswith("Ann used the withdrawal checklist for Pat at")
+    assert to[PAT].startswith('"Ann" used the withdrawal checklist for "Pat" at')
     assert "Call your prescriber or pump clinic today." in to[PAT]  # the patient's own voice
     assert "Call their prescriber or pump clinic today." in to[BOB]
 
@@ -145,13 +145,13 @@ def test_the_emergency_card_text_and_picture(flows: CareFlows) -> None:
     assert "Dose (as entered by the person): 400 mcg a day (pump)" in text
     assert "Pump clinic phone: 020 7946 0000" in text
     assert "Stopping baclofen suddenly is dangerous." in text
-    assert "Caregivers: Ann" in text
+    assert 'Caregivers: "Ann"' in text
     picture = card.messages[1].file
     assert picture is not None and picture.mime == "image/png"
     assert Image.open(io.BytesIO(picture.data)).size[0] == 900
     # the caregiver sees Pat's card too, and only cards of people they care for
     seen = command(flows, who(ANN, "Ann", "caregiver", route=None), CareState(), "card")
-    assert any(m.text.startswith("Emergency card for Pat:") for m in seen.messages)
+    assert any(m.text.startswith('Emergency card for "Pat":') for m in seen.messages)
     bob = command(flows, who(BOB, "Bob", "caregiver", route=None), CareState(), "card")
     assert not any("Pat" in m.text for m in bob.messages)
 
@@ -181,16 +181,16 @@ def test_history_lists_alerts_acks_and_checklists_with_files(
     press_all(flows, who(PAT, "Pat"), ["cl:route:pump", "cl:cause:no", "cl:t:seizure", "cl:done"])
     turn = command(flows, who(PAT, "Pat"), CareState(), "history")
     text = turn.messages[0].text
-    assert text.startswith("History for Pat (newest first):")
+    assert text.startswith('History for "Pat" (newest first):')
     assert "Checklist: call the emergency number now (A fit or seizure)" in text
-    assert "Alert taken: I'm on it (Ann)" in text
+    assert 'Alert taken: I\'m on it ("Ann")' in text
     assert "Caregiver linked" in text
     files = buttons(turn.messages)
     csv_turn = press(flows, who(PAT, "Pat"), CareState(), files["CSV file"])
     assert csv_turn is not None and csv_turn.messages[0].file is not None
     rows = list(csv.reader(io.StringIO(csv_turn.messages[0].file.data.decode("utf-8-sig"))))
     assert rows[0] == ["Time", "What happened", "By"]
-    assert ["Alert taken: I'm on it", "Ann"] in [r[1:] for r in rows]
+    assert ["Alert taken: I'm on it", '"Ann"'] in [r[1:] for r in rows]
     pdf_turn = press(flows, who(PAT, "Pat"), CareState(), files["PDF file"])
     assert pdf_turn is not None and pdf_turn.messages[0].file is not None
     pdf = pdf_turn.messages[0].file.data
@@ -202,9 +202,9 @@ def test_history_a_caregiver_sees_only_the_people_they_care_for(flows: CareFlows
     link(care, ANN, "Ann")
     ann = who(ANN, "Ann", "caregiver")
     menu = command(flows, ann, CareState(), "history")
-    assert sorted(buttons(menu.messages)) == ["Ann", "Pat"]
+    assert sorted(buttons(menu.messages)) == ['"Ann"', '"Pat"']
     # Bob is not linked: a forged button for Pat's link shows nothing
-    forged = press(flows, who(BOB, "Bob"), CareState(), buttons(menu.messages)["Pat"])
+    forged = press(flows, who(BOB, "Bob"), CareState(), buttons(menu.messages)['"Pat"'])
     assert forged is not None and forged.messages[0].text == "That alert is no longer open."
     assert care.history(BOB, PAT) is None
 
@@ -259,10 +259,10 @@ def test_a_caregiver_sees_the_refill_dates_the_patient_set(flows: CareFlows, sto
         )
     ann = who(ANN, "Ann", "caregiver")
     menu = command(flows, ann, CareState(), "history")
-    shown = press(flows, ann, CareState(), buttons(menu.messages)["Pat"])
+    shown = press(flows, ann, CareState(), buttons(menu.messages)['"Pat"'])
     assert shown is not None
     assert shown.messages[0].text.startswith(
-        "Pat: next pump refill 2026-03-10. Pump alarm date 2026-03-14."
+        '"Pat": next pump refill 2026-03-10. Pump alarm date 2026-03-14.'
     )
     own = command(flows, who(PAT, "Pat"), CareState(), "history")
     assert "next pump refill" not in own.messages[0].text  # the patient has /reminders for that

@@ -68,11 +68,11 @@ async def test_on_it_closes_the_caregiver_step_not_the_danger(
     lost = care.acknowledge(BOB, int(called.split(":")[2]), "called")
     assert won.result == "won" and lost.result == "lost"
     assert texts(won.notices, PAT) == [
-        "Ann is on it. They got the alert about the missed refill or dose."
+        '"Ann" is on it. They got the alert about the missed refill or dose.'
         " Please still tell me when it is done."
     ]
-    assert texts(won.notices, BOB)[0].startswith("Ann is on it for Pat.")
-    assert texts(lost.notices, BOB)[0].startswith("Ann already took this at")
+    assert texts(won.notices, BOB)[0].startswith('"Ann" is on it for "Pat".')
+    assert texts(lost.notices, BOB)[0].startswith('"Ann" already took this at')
 
     # Four hours later Ann (only Ann) is asked whether it is sorted.
     seen = {who: len(chats.to(who)) for who in (PAT, ANN, BOB)}

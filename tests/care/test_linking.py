@@ -13,7 +13,7 @@ from bot.clock import FakeClock
 from bot.storage.models import AuditEvent, Invite
 from bot.storage.store import Store
 
-from .conftest import texts
+from .conftest import PEPPER, texts
 
 PAT, ANN, BOB, EVE = "tg:1", "tg:2", "tg:3", "tg:666"
 
@@ -54,15 +54,15 @@ def test_the_whole_link_with_consent(care: CareService, store: Store) -> None:
     code = code_from(care)
     notices = care.join(ANN, code, "Ann")
     assert texts(notices, ANN) == [
-        "Thank you. I have asked Pat to say yes. I will tell you when they do."
+        'Thank you. I have asked "Pat" to say yes. I will tell you when they do.'
     ]
     ask = texts(notices, PAT)[0]
-    assert ask.startswith("Ann wants to be your caregiver")
+    assert ask.startswith('Someone who gave the name "Ann" wants to be your caregiver')
     done = care.confirm(PAT, int(confirm_button(notices, PAT).split(":")[2]), yes=True)
-    assert texts(done, PAT)[0].startswith("Done. Ann is now your caregiver.")
-    assert texts(done, ANN)[0].startswith("Pat said yes. You are now linked.")
-    assert [p.name for p in care.links(PAT)] == ["Ann"]
-    assert [p.name for p in care.patients(ANN)] == ["Pat"]
+    assert texts(done, PAT)[0].startswith('Done. "Ann" is now your caregiver.')
+    assert texts(done, ANN)[0].startswith('"Pat" said yes. You are now linked.')
+    assert [p.name for p in care.links(PAT)] == ['"Ann"']
+    assert [p.name for p in care.patients(ANN)] == ['"Pat"']
 
 
 def test_the_code_is_stored_only_as_a_hash(care: CareService, store: Store) -> None:
@@ -70,7 +70,7 @@ def test_the_code_is_stored_only_as_a_hash(care: CareService, store: Store) -> N
     with store.tx() as db:
         stored = db.scalars(select(Invite.code_hash)).all()
         audit = [str(a.detail) for a in db.scalars(select(AuditEvent))]
-    assert stored == [rules.hash_code(code)]
+    assert stored == [rules.hash_code(code, PEPPER)]
     assert all(code not in row for row in [*stored, *audit])
 
 
@@ -78,7 +78,7 @@ def test_the_patient_can_say_no(care: CareService) -> None:
     notices = care.join(ANN, code_from(care), "Ann")
     invite_id = int(confirm_button(notices, PAT).split(":")[2])
     done = care.confirm(PAT, invite_id, yes=False)
-    assert texts(done, ANN) == ["Pat did not link with you."]
+    assert texts(done, ANN) == ['"Pat" did not link with you.']
     assert care.links(PAT) == []
 
 
@@ -136,7 +136,7 @@ def test_own_code_and_already_linked(care: CareService) -> None:
     assert texts(care.join(PAT, code_from(care), "Pat"), PAT)[0].startswith("That is your own code")
     link(care, ANN, "Ann")
     assert texts(care.join(ANN, code_from(care), "Ann"), ANN) == [
-        "You are already linked with Pat."
+        'You are already linked with "Pat".'
     ]
 
 
@@ -154,18 +154,18 @@ def test_many_to_many_and_either_side_can_unlink(care: CareService) -> None:
     code = re.search(r"/join (\S+)", other).group(1)  # type: ignore[union-attr]
     notices = care.join(ANN, code, "Ann")
     care.confirm("tg:9", int(confirm_button(notices, "tg:9").split(":")[2]), yes=True)
-    assert sorted(p.name for p in care.patients(ANN)) == ["Oli", "Pat"]
-    assert [p.name for p in care.links(PAT)] == ["Ann", "Bob"]
+    assert sorted(p.name for p in care.patients(ANN)) == ['"Oli"', '"Pat"']
+    assert [p.name for p in care.links(PAT)] == ['"Ann"', '"Bob"']
 
-    link_id = next(p.link_id for p in care.links(ANN) if p.name == "Pat")
+    link_id = next(p.link_id for p in care.links(ANN) if p.name == '"Pat"')
     assert texts(care.unlink(EVE, link_id), EVE) == ["That alert is no longer open."]
     done = care.unlink(ANN, link_id)  # the caregiver ends it; both are told
-    assert texts(done, ANN) == ["Done. You are no longer linked with Pat."]
-    assert texts(done, PAT)[0].startswith("Ann ended the link with you.")
-    assert [p.name for p in care.patients(ANN)] == ["Oli"]
+    assert texts(done, ANN) == ['Done. You are no longer linked with "Pat".']
+    assert texts(done, PAT)[0].startswith('"Ann" ended the link with you.')
+    assert [p.name for p in care.patients(ANN)] == ['"Oli"']
     bob = care.links(PAT)[0]
     done = care.unlink(PAT, bob.link_id)  # the patient ends it; both are told
-    assert texts(done, BOB)[0].startswith("Pat ended the link with you.")
+    assert texts(done, BOB)[0].startswith('"Pat" ended the link with you.')
     assert care.links(PAT) == []
 
 

@@ -43,20 +43,20 @@ def test_the_first_acknowledgement_closes_the_caregiver_step_and_tells_everyone(
     outcome = care.acknowledge(ANN, first, "on_it")
     assert outcome.result == "won"
     assert texts(outcome.notices, ANN)[0].startswith(
-        "Thank you. I told Pat and the other caregivers"
+        'Thank you. I told "Pat" and the other caregivers'
     )
     assert texts(outcome.notices, PAT) == [
-        "Ann is on it. They got the alert about the missed refill or dose."
+        '"Ann" is on it. They got the alert about the missed refill or dose.'
         " Please still tell me when it is done."
     ]
     assert texts(outcome.notices, BOB) == [
-        "Ann is on it for Pat. You do not need to do anything for this alert."
+        '"Ann" is on it for "Pat". You do not need to do anything for this alert.'
     ]
     # The person's own steps stay; Ann is asked later whether it is sorted (the check-back).
     assert statuses(store) == ["sent", "pending", "pending", "pending"]
     late = care.acknowledge(BOB, first, "called")
     assert late.result == "lost"
-    assert texts(late.notices, BOB) == ["Ann already took this at 12:00. Thank you."]
+    assert texts(late.notices, BOB) == ['"Ann" already took this at 12:00. Thank you.']
     assert texts(late.notices, PAT) == []
     with store.tx() as db:
         kinds = [(a.kind, a.actor) for a in db.scalars(select(AuditEvent))][-2:]
@@ -70,7 +70,7 @@ def test_called_the_clinic(care: CareService, store: Store) -> None:
     first, *_ = escalation(store, PAT, care.clock.now())
     outcome = care.acknowledge(ANN, first, "called")
     assert texts(outcome.notices, PAT) == [
-        "Ann called the clinic for you. Please still tell me when it is done."
+        '"Ann" called the clinic for you. Please still tell me when it is done.'
     ]
 
 

@@ -78,7 +78,9 @@ class FakeBotApi:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._dispatch)
         app.router.add_get("/bot{token}/{method}", self._dispatch)
-        self._runner = web.AppRunner(app, access_log=None)
+        # A request the bot gives up on (its timeout) is dropped, as one that never reached
+        # Telegram: its slow answer is not delivered later.
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -305,6 +307,10 @@ class FakeBotApi:
         self.updates.append(update)
         asyncio.get_running_loop().create_task(self._notify())
         return update
+
+    def raw_update(self, update: Json) -> Json:
+        """Queue any update as it is, even one the library cannot read."""
+        return self._push(update)
 
     async def release_polls(self) -> None:
         """End every pending getUpdates long poll now (so the bot stops without waiting)."""

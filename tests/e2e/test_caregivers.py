@@ -75,14 +75,14 @@ async def link(fake: FakeBotApi, caregiver: int) -> None:
     assert code is not None
     before = len(fake.sent(PAT))
     waiting = await say(fake, f"/join {code.group(1)}", caregiver)
-    assert texts(waiting)[0].startswith("Thank you. I have asked Person 101 to say yes.")
+    assert texts(waiting)[0].startswith('Thank you. I have asked "Person 101" to say yes.')
     asked = await fake.replies(PAT, after=before)
-    assert texts(asked)[0].startswith(f"Person {caregiver} wants to be your caregiver")
+    assert texts(asked)[0].startswith(f'Someone who gave the name "Person {caregiver}" wants')
     before = len(fake.sent(caregiver))
     done = await press(fake, "Yes, link us", PAT)
-    assert texts(done)[0].startswith(f"Done. Person {caregiver} is now your caregiver.")
+    assert texts(done)[0].startswith(f'Done. "Person {caregiver}" is now your caregiver.')
     told = await fake.replies(caregiver, after=before)
-    assert texts(told)[0].startswith("Person 101 said yes. You are now linked.")
+    assert texts(told)[0].startswith('"Person 101" said yes. You are now linked.')
 
 
 async def test_a_missed_refill_reaches_both_caregivers_and_one_closes_the_loop(
@@ -114,18 +114,18 @@ async def test_a_missed_refill_reaches_both_caregivers_and_one_closes_the_loop(
 
     before = {u: len(fake.sent(u)) for u in (PAT, BOB)}
     taken = await press(fake, "I'm on it", ANN)
-    assert texts(taken)[0].startswith("Thank you. I told Person 101 and the other caregivers")
+    assert texts(taken)[0].startswith('Thank you. I told "Person 101" and the other caregivers')
     to_pat = await fake.replies(PAT, after=before[PAT])
     assert texts(to_pat) == [
-        "Person 102 is on it. They got the alert about the missed refill or dose."
+        '"Person 102" is on it. They got the alert about the missed refill or dose.'
         " Please still tell me when it is done."
     ]
     to_bob = await fake.replies(BOB, after=before[BOB])
-    assert texts(to_bob)[0].startswith("Person 102 is on it for Person 101.")
+    assert texts(to_bob)[0].startswith('"Person 102" is on it for "Person 101".')
 
     # Bob taps his (older) button too late: he is told who took it; nobody else hears.
     late = await press(fake, "Called the clinic", BOB)
-    assert texts(late)[0].startswith("Person 102 already took this at")
+    assert texts(late)[0].startswith('"Person 102" already took this at')
 
     # "I'm on it" closes the caregiver step, not the danger: the patient's own reminders go on
     # until the refill is confirmed; once it is, nothing more is sent to anyone.
@@ -159,16 +159,18 @@ async def test_a_caregiver_checklist_itching_and_fever_then_seeing_things(
     result = await checklist(["Itching, no rash", "Mild fever"])
     assert texts(result)[0].startswith("Call their prescriber or pump clinic today.")
     assert "You ticked: Itching, no rash; Mild fever." in texts(result)[0]
-    assert "Send to Person 101" in buttons(result[-1])
+    assert 'Send to "Person 101"' in buttons(result[-1])
 
     result = await checklist(["Itching, no rash", "Mild fever", "Seeing or hearing things"])
     assert texts(result)[0].startswith("Call 911 now.")
 
     before = len(fake.sent(PAT))
-    shared = await press(fake, "Send to Person 101", ANN)
-    assert texts(shared) == ["Sent. I told Person 101."]
+    shared = await press(fake, 'Send to "Person 101"', ANN)
+    assert texts(shared) == ['Sent. I told "Person 101".']
     to_pat = await fake.replies(PAT, after=before)
-    assert texts(to_pat)[0].startswith("Person 102 used the withdrawal checklist for Person 101")
+    assert texts(to_pat)[0].startswith(
+        '"Person 102" used the withdrawal checklist for "Person 101"'
+    )
     assert "Call 911 now." in texts(to_pat)[0]
 
 
@@ -189,7 +191,7 @@ async def test_deleting_my_data_tells_the_caregivers(
     before = len(fake.sent(ANN))
     await press(fake, "Yes, delete it all", PAT)
     told = await fake.replies(ANN, after=before)
-    assert texts(told) == ["Person 101 deleted their data, so your link with them has ended."]
+    assert texts(told) == ['"Person 101" deleted their data, so your link with them has ended.']
     assert door.app.care.service.links(f"tg:{ANN}") == []
 
 
@@ -205,7 +207,7 @@ async def test_an_emergency_message_alerts_the_linked_caregivers_but_not_its_wor
     for who in (ANN, BOB):
         alert = texts(await fake.replies(who, after=before[who]))
         assert alert[0].startswith(
-            "Person 101 just sent me a message that sounded like an emergency."
+            '"Person 101" just sent me a message that sounded like an emergency.'
         )
         assert "seizure" not in alert[0]  # the patient's words stay private
     quiet = len(fake.sent(ANN))

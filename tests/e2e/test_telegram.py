@@ -19,12 +19,13 @@ from typing import Any
 
 import pytest
 
+from bot import logs
 from bot.companion import MENU
 from bot.conversation.dialogue import Dialogue
 from bot.conversation.routes import Routes, Turn, Visit
 from bot.conversation.sessions import Session
 from bot.core.engine import Action, Engine, Profile
-from bot.doors.telegram import build_app, webhook_options
+from bot.doors.telegram import SafetyRetry, build_app, webhook_options
 from bot.reply.messages import Message
 from tests.e2e.conftest import Sessions, bot_settings, free_port, met, running
 from tests.e2e.fake_bot_api import BOT_ID, BOT_USERNAME, TOKEN, FakeBotApi, buttons, message_id_of
@@ -464,3 +465,81 @@ async def test_python_m_bot_run_polls_answers_and_stops_cleanly(
     assert process.returncode == 0, log
     assert "long polling" in log and "Telegram bot stopped" in log
     assert TOKEN.split(":")[1] not in log and "I am not a doctor" not in log
+
+
+async def test_the_emergency_line_survives_502s_429s_and_a_slow_api(
+    fake: FakeBotApi, dialogue: Dialogue, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """502 x3, then 429 x6 (more than the rate limiter's 3 retries), then a send that takes
+    20 s (longer than this test's 1 s timeout): the emergency line still arrives, once, first,
+    with the rest of the reply after it and no apology."""
+    settings = bot_settings(
+        telegram_base_url=f"http://127.0.0.1:{fake.port}/bot",
+        database_url=f"sqlite:///{tmp_path}/bot.sqlite3",
+    )
+    safety = SafetyRetry(tries=12, deadline=300, first_pause=0.05, timeout=1.0)
+    app = met(build_app(settings, dialogue=dialogue, safety=safety), 77)
+    text = "she is having a fit"
+    turn = dialogue.text(Session(), text)
+    fake.fail("sendMessage", 502, times=3)
+    fake.fail("sendMessage", 429, retry_after=1, times=6)
+    fake.fail("sendMessage", 200, delay=20.0)
+    async with running(app, fake):
+        fake.user_says(text, user_id=77)
+        await fake.wait_for(lambda: len(fake.sent(77)) >= len(turn.messages), timeout=60)
+        replies = await fake.replies(77)
+    assert texts(replies) == expected(turn), "the whole reply, emergency line first"
+    assert "Call 911 now" in replies[0]["text"]
+    assert sum("Call 911 now" in t for t in texts(replies)) == 1, "once"
+    apology = dialogue.content.text("error", emergency_number="911")
+    assert apology not in texts(replies)
+    failed = [c.status for c in fake.calls if c.method == "sendMessage" and c.status != 200]
+    assert failed == [502] * 3 + [429] * 6, "every fault was met and outlasted"
+    assert TOKEN not in caplog.text and text not in caplog.text
+
+
+async def test_an_update_the_library_cannot_read_is_skipped_and_polling_goes_on(
+    bot: FakeBotApi, telegram: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    redactor = logs.install((TOKEN,))
+    try:
+        broken = {"message_id": 9, "date": "not a date", "text": "someone else's words",
+                  "chat": {"id": 5150, "type": "private", "first_name": "Mallory"}}  # fmt: skip
+        bot.raw_update({"message": broken})
+        replies = await say(bot, "/help")
+        assert replies, "the next update is answered: polling did not stall"
+        bot.raw_update({"message": {**broken, "chat": "not a chat"}})  # the last of its batch
+        assert await say(bot, "/about")
+    finally:
+        logs.uninstall(redactor)
+    assert telegram.bot.skipped == 2
+    logged = caplog.text
+    assert "skipped update" in logged and "someone else's words" not in logged
+    assert "Mallory" not in logged and "5150" not in logged
+    assert not [r for r in caplog.records if r.levelno >= logging.CRITICAL]
+
+
+async def test_a_rejected_token_ends_the_bot_with_one_line_and_no_token(
+    fake: FakeBotApi, tmp_path: Path
+) -> None:
+    wrong = "123456:WRONG-token-the-server-refuses"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WEBHOOK_", "TELEGRAM_"))}
+    env.update(
+        TELEGRAM_BOT_TOKEN=wrong,
+        TELEGRAM_BASE_URL=f"http://127.0.0.1:{fake.port}/bot",
+        LOG_LEVEL="WARNING",
+        DATABASE_URL=f"sqlite:///{tmp_path}/bot.sqlite3",
+    )
+    root = Path(__file__).resolve().parents[2]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=root, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    printed = output.decode()
+    assert process.returncode == 2
+    assert printed.strip().splitlines() == [
+        "baclofen-companion: Telegram rejected TELEGRAM_BOT_TOKEN (check it with @BotFather)"
+    ]
+    assert wrong.split(":")[1] not in printed and "Traceback" not in printed

@@ -273,3 +273,19 @@ def test_an_appointment_too_late_offers_a_button_for_the_new_date(flows: Reminde
     back = flows.text(c, asked.state, "1 december")
     assert back is not None and "Please check this" in texts(back)
     assert "count down" not in texts(back) and "Tue 01 Dec 2026" in texts(back)
+
+
+def test_a_forged_date_button_gets_the_same_checks_as_a_typed_date(flows: ReminderFlows) -> None:
+    c = ctx()
+    state = flows.command(c, ReminderState(high_risk=()), "taper").state
+    for typed in ("20 mg", "8:00"):
+        state = flows.text(c, state, typed).state  # type: ignore[union-attr]
+    past = press(flows, c, state, "rf:from:2020-01-01")
+    assert "That date has passed" in texts(past) and past.state == state
+    typed = flows.text(c, state, "2020-01-01")
+    assert typed is not None and texts(typed) == texts(past)
+    for forged in ("rf:from:2026-02-30", "rf:from:２０２７-01-01", "rf:from:"):
+        result = press(flows, c, state, forged)
+        assert texts(result) == "That reminder is no longer open." and result.state == state
+    ahead = press(flows, c, state, "rf:from:2026-12-01")
+    assert "from what date" not in texts(ahead) and ahead.state != state
