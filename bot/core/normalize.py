@@ -23,6 +23,12 @@ from bot.core.cache import SizedCache
 from bot.loading import load_yaml_model
 
 RUN_TOGETHER = 14  # a token this long that is no known word may be words typed without spaces
+RUN_TOGETHER_SHORT = 8  # shorter run-together tokens are split only into known words
+_LEET = re.compile(r"(?<=[a-z])[013](?=[a-z])")  # "d0uble", "acc1dent", "sympt0ms"
+_LEET_LETTERS = {"0": "o", "1": "i", "3": "e"}
+_O_FOR_ZERO = re.compile(r"(?<=\d)o(?=\d)")  # "1o2.5" typed with the letter o
+_UNIT_START = re.compile(r"(?:mcg|mg|ml|mls)")
+_LETTERS_AND_DIGITS = re.compile(r"[a-z]+|\d+(?:\.\d+)?")
 _SPACED = re.compile(r"(?<![a-z0-9])(?:[a-z][ .\-_*]){3,}[a-z](?![a-z0-9])")
 # Built by scripts/make_lookalikes.py from the Unicode tables (invisible format characters,
 # category Cf, and letters of other scripts that look like ASCII letters).
@@ -153,10 +159,39 @@ class Normaliser:
         return _SPACED.sub(join, text)
 
     def _split_run_together(self, token: str) -> list[str]:
-        """Words typed without spaces ("imitchyalloverandmypumpbeeped") split into words, the
-        bot's own words kept whole ("bac l of en" is put back to "baclofen")."""
-        if len(token) < RUN_TOGETHER or not token.isalpha() or token in self._known:
+        """Words typed without spaces ("imitchyalloverandmypumpbeeped", "been20min") split into
+        words, the bot's own words kept whole ("bac l of en" is put back to "baclofen"). A short
+        token is split only when every part is a known word (a misspelling stays whole)."""
+        if token in self._known or len(token) < RUN_TOGETHER_SHORT:
             return [token]
+        if token.isalpha():
+            return self._split_letters(token)
+        runs = _LETTERS_AND_DIGITS.findall(token)
+        if len(runs) < 2 or "".join(runs) != token:
+            return [token]  # "25mg/5ml", "t-shirt": not letters and numbers run together
+        out: list[str] = []
+        for run in runs:
+            if not run.isalpha():
+                out.append(run)
+                continue
+            unit = _UNIT_START.match(run) if out and out[-1][0].isdigit() else None
+            if unit and len(run) - unit.end() >= 3:  # "25mlinsted": "25 ml insted"
+                out.append(unit.group())
+                run = run[unit.end() :]
+            out.extend(self._split_letters(run))
+        return out
+
+    def _split_letters(self, token: str) -> list[str]:
+        if token in self._known or len(token) < 5 or self._spell(token) != token:
+            return [token]  # a known word, or a misspelling the spelling step will fix
+        if len(token) >= RUN_TOGETHER:
+            return self._ninja(token)
+        parts = self._ninja(token)
+        if len(parts) > 1 and all(p in self._known and len(p) > 1 for p in parts):
+            return parts
+        return [token]
+
+    def _ninja(self, token: str) -> list[str]:
         import wordninja  # only for the rare message that needs it (import costs 80 ms)
 
         parts = [str(p) for p in wordninja.split(token)]
@@ -183,6 +218,9 @@ class Normaliser:
         repeats = _REPEATS.search(cleaned) is not None
         for raw in _TOKEN.findall(cleaned):
             token = _REPEATS.sub(r"\1\1", raw) if repeats else raw
+            if any(c.isdigit() for c in token):
+                token = _LEET.sub(lambda m: _LEET_LETTERS[m.group()], token)
+                token = _O_FOR_ZERO.sub("0", token)
             if token not in self._contractions and token.endswith("'s"):
                 token = token[:-2]  # possessive: "mum's pump" -> "mum pump"
             expansion = self._contractions.get(token, token.replace("'", ""))

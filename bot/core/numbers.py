@@ -109,6 +109,8 @@ _TEMPERATURE = [
         r"\b(?:is|s|was|at|hit|hits|reached|up to|now|of|reading)\b "
         r"(3[5-9]\.\d|4[0-3]\.\d|9[5-9]\.\d|10[0-9]\.\d)\b()()"
     ),
+    # a bare "39.2" or "102.5" standing alone between commas, or at a sentence's start or end
+    re.compile(r"(?:^|, |\. |: )(3[5-9]\.\d|4[0-3]\.\d|9[5-9]\.\d|10[0-9]\.\d)(?= ,| \.|$)()()"),
     # "39.5 c", "102.4f", "38 , 5 degrees", "a hundred and two degrees"
     re.compile(rf"\b{_N}(?: , (\d))? ?(c|f|celsius|fahrenheit|degrees)\b"),
 ]

@@ -458,10 +458,11 @@ class Triage:
     def _negated(self, sentence: str, match: _LocalMatch) -> bool:
         """Negated when a negator comes just before the match, or inside its gaps
         ("pump is not beeping"), unless the pattern itself spells a negation ("not breathing")."""
-        if not self._spells_negation.get(match.pattern, False):
-            inside = match.text.split()[1:-1]
-            if any(w in self._negators and w not in _INABILITY for w in inside):
-                return True
+        if self._spells_negation.get(match.pattern, False):
+            return False  # "cannot stay awake": the negation is the sign, one before it too
+        inside = match.text.split()[1:-1]
+        if any(w in self._negators and w not in _INABILITY for w in inside):
+            return True
         before = self._clause_before(sentence, match.start)[-self._window :]
         if any(w in self._negators or w.endswith("n't") for w in before):
             return True
