@@ -40,8 +40,9 @@ GENERAL_DOSING_BAR = 0.9
 URGENT_TO_EMERGENCY_BAR = 0.8
 # The rules saw sign words and held them back as history, general or hypothetical ("had a
 # seizure 10 years ago"): the learned model, which reads no tense, must be this sure to overrule
-# them. 0.9 (round 3) hid four real emergencies in round 4; 0.75 keeps "10 years ago" routine.
-HELD_BACK_BAR = 0.75
+# them. 0.9 (round 3) hid four real emergencies in round 4 (0.69-0.85, all now also caught by
+# the rules); 0.75 let "had a seizure 10 years ago" through after a retrain (0.77).
+HELD_BACK_BAR = 0.85
 RULES_INTENT_BONUS = 0.15  # probability added to the rules' choice of answer after a safety reply
 CACHE_CHARACTERS = 2_000_000  # text the decision cache may hold (repeated messages, bounded)
 

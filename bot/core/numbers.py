@@ -106,7 +106,7 @@ _TEMPERATURE = [
     ),
     # "she's 39.6", "he is 102.4": a number with one decimal in a fever's range is a temperature
     re.compile(
-        r"\b(?:is|s|was|at|hit|hits|reached|up to|now|of|reading)\b "
+        r"\b(?:is|s|was|at|hit|hits|reached|up to|now|of|reading|and|about|around)\b "
         r"(3[5-9]\.\d|4[0-3]\.\d|9[5-9]\.\d|10[0-9]\.\d)\b()()"
     ),
     # a bare "39.2" or "102.5" standing alone between commas, or at a sentence's start or end
@@ -375,11 +375,11 @@ def _ages(text: str) -> Iterator[Finding]:
             years = int(m.group(1))
             if re.search(r"month|mth|mo\b|m o|week|wk|day", m.group(0)):
                 years = 0
-            later = text[m.end() : m.end() + 6]
+            later = text[m.end() : m.end() + 10]
             before = text[max(0, m.start() - 12) : m.start()].split()[-1:]
             if before and before[0] in _DURATION_WORDS and "old" not in m.group(0):
                 continue  # "every 6 months", "for 2 weeks": a duration, not an age
-            if years < 13 and not re.search(r"\b(ago|since|for|later|after)\b", later):
+            if years < 13 and not re.search(r"\b(ago|since|for|later|after|pregnant)\b", later):
                 yield Finding("number_young_child", m.start(), m.end())
     for m in _AGE_WORDS.finditer(text):
         value = _value(m.group(1) or m.group(2) or "")

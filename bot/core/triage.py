@@ -87,6 +87,7 @@ class QualifierModel(BaseModel):
     # across these small words ("not on a pump"), never across another noun ("itchy no rash
     # pump": the rash is negated, not the pump).
     lasting_context: list[str] = Field(default_factory=list)
+    frames_never_hold: list[str] = Field(default_factory=list)
     narrow_negation: list[str] = Field(default_factory=list)
     narrow_negation_gap: list[str] = Field(default_factory=list)
 
@@ -331,6 +332,7 @@ class Triage:
             self._first_person = _compile_any(q.first_person) if q.first_person else None
             self._first_person_keeps = frozenset(q.first_person_keeps)
             self._lasting = frozenset(q.lasting_context)
+            self._frames_never_hold = frozenset(q.frames_never_hold)
             self._narrow = frozenset(q.narrow_negation)
             self._narrow_gap = frozenset(q.narrow_negation_gap)
         except re.error as exc:
@@ -537,6 +539,8 @@ class Triage:
             return False
         if self._history.search(clause):
             return True
+        if self._present_tense & set(clause.split()):
+            return False  # "I came off it last week and my baby is shaky": this clause is now
         first_history, now = self._sentence_marks(sentence)
         return first_history is not None and first_history < match.start and not now
 
@@ -662,6 +666,7 @@ class Triage:
                     and not present_now[index]
                     and not happening_now
                     and not (name in self._first_person_keeps and self._about_oneself(text))
+                    and name not in self._frames_never_hold
                 ):
                     held_back.add(name)
                     continue
