@@ -170,7 +170,9 @@ class Engine:
     def analyse(self, text: str, profile: Profile | None = None) -> Analysis:
         """Everything the decision needs, before thresholds are applied (used by calibration)."""
         normalised = self.normaliser.normalise(text)
-        words = [t for t in normalised.tokens if t not in PUNCTUATION]
+        plain = self.triage.without_idioms(normalised.text)
+        tokens = normalised.tokens if plain is normalised.text else tuple(plain.split())
+        words = [t for t in tokens if t not in PUNCTUATION]
         route, role = (profile.route, profile.role) if profile else (None, None)
         opinion = self.learned.opinion(words, route, role)
         return Analysis(

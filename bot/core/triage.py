@@ -590,6 +590,13 @@ class Triage:
     def _about_oneself(self, sentence: str) -> bool:
         return bool(self._first_person and self._first_person.search(sentence))
 
+    def without_idioms(self, normalised_text: str) -> str:
+        """The text with its idioms taken out ("this form is going to kill me" -> "this form"),
+        for the learned second opinion, which would otherwise read them as signs."""
+        if self._idioms is None or not self._idioms.search(normalised_text):
+            return normalised_text
+        return self._idioms.sub(" ", normalised_text)
+
     def _blank_idioms(self, full: str) -> str:
         """Idioms are not signs ("my back is killing me"): blank them out, keeping offsets."""
         if self._idioms is None or not self._idioms.search(full):

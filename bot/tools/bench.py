@@ -23,13 +23,20 @@ _ROOT = Path(__file__).resolve().parents[2]
 
 
 def _messages() -> list[str]:
-    files = sorted((_ROOT / "tests" / "data").glob("*.jsonl"))
+    files = sorted(
+        (_ROOT / "tests" / "data").rglob("*.jsonl")
+    )  # development, first sight, training
     public = _ROOT.parent / "shared" / "eval" / "public-sample.jsonl"
     if public.exists():
         files.append(public)
-    texts = [
-        json.loads(line)["text"] for f in files for line in f.open(encoding="utf-8") if line.strip()
-    ]
+    texts = list(
+        dict.fromkeys(
+            json.loads(line)["text"]
+            for f in files
+            for line in f.open(encoding="utf-8")
+            if line.strip()
+        )
+    )
     return texts or ["what if I miss a dose", "my pump is beeping", "he is having a fit"]
 
 
@@ -109,22 +116,26 @@ def throughput(texts: list[str], n: int, distinct: bool) -> tuple[float, float, 
 
 def main(n: int = 10_000) -> int:
     texts = _messages()
+    sample = texts[:n] if len(texts) >= n else [f"{texts[i % len(texts)]} ({i})" for i in range(n)]
     start = time.perf_counter()
     engine = Engine.load()
     load = time.perf_counter() - start
-    p50, p99, worst = latency(engine, texts)
+    p50, p99, worst = latency(engine, sample, rounds=1)
     boot = startup_seconds()
-    rate, wall, rss = throughput(texts, n, distinct=False)
-    new_rate, new_wall, new_rss = throughput(texts, n, distinct=True)
+    new_rate, new_wall, new_rss = throughput(sample, n, distinct=False)
+    rate, wall, rss = throughput(sample[:500], n, distinct=False)
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
-    print(f"messages: {len(texts)} distinct, from tests/data and the public sample")
+    print(f"messages: {len(sample)} all different, from tests/data (development, first-sight")
+    print("  and training sets) and the public sample")
     print(f"engine load in-process: {load:.2f} s")
     print(f"latency in-process: p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {worst:.2f} ms")
     print("  (goal p99 <= 2 ms)")
-    print(f"classify --jsonl, {n} messages cycling the {len(texts)} above, start-up included:")
-    print(f"  {wall:.2f} s = {rate:,.0f} messages/s  (goal >= 3,000/s)")
     print(f"classify --jsonl, {n} messages all different, start-up included:")
-    print(f"  {new_wall:.2f} s = {new_rate:,.0f} messages/s")
+    print(f"  {new_wall:.2f} s = {new_rate:,.0f} messages/s  (goal >= 3,000/s)")
+    print(f"classify --jsonl, {n} messages cycling 500 (decisions reused), start-up included:")
+    print(f"  {wall:.2f} s = {rate:,.0f} messages/s")
     print(f"start-up of 'classify' (median of 5 runs): {boot:.2f} s  (goal <= 1 s)")
-    print(f"peak RSS of 'classify --jsonl': {max(rss, new_rss):.0f} MB  (goal <= 150 MB)")
+    print(
+        f"peak RSS of the 'classify --jsonl' process: {max(rss, new_rss):.0f} MB  (goal <= 150 MB)"
+    )
     return 0

@@ -76,6 +76,7 @@ def digest(files: Sequence[Path]) -> str:
         *files,
         *sorted(intents.glob("*.yaml")),
         intents / "rules" / "vocabulary.yaml",
+        intents / "rules" / "triage.yaml",  # its idioms are taken out of what the model reads
         intents / "rules" / "common_words.yaml",
         Path(learned.__file__),
         Path(__file__),
@@ -87,7 +88,9 @@ def digest(files: Sequence[Path]) -> str:
 
 
 def _words(engine: Engine, text: str) -> tuple[str, ...]:
-    return tuple(t for t in engine.normaliser.normalise(text).tokens if t not in PUNCTUATION)
+    """The words the model reads, as the engine gives them to it: idioms taken out."""
+    plain = engine.triage.without_idioms(engine.normaliser.normalise(text).text)
+    return tuple(t for t in plain.split() if t not in PUNCTUATION)
 
 
 def load_rows(engine: Engine, files: Sequence[Path]) -> list[Row]:
