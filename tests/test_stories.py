@@ -350,7 +350,9 @@ async def _way(
 ) -> AsyncIterator[Way]:
     people: dict[str, dict[str, Any]] = story.get("people") or {"me": {}}
     names = list(people)
-    clock = FakeClock(dt.datetime.now(dt.UTC).replace(microsecond=0))  # wake-ups stay far off
+    # Today at 10:00 UTC: a fixed time of day, so which reminder comes first never depends on
+    # when the suite runs; the real scheduler's wake-ups stay hours off either way.
+    clock = FakeClock(dt.datetime.combine(dt.datetime.now(dt.UTC).date(), dt.time(10), dt.UTC))
     region = story.get("region", "US")
     # The story's own dialogue: the loaded intents and content, on the story's clock.
     talk = Dialogue(dialogue.engine, dialogue.content, region, clock=clock)

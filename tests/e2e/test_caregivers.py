@@ -54,7 +54,8 @@ async def press(fake: FakeBotApi, label: str, user_id: int) -> list[Json]:
 async def world(
     fake: FakeBotApi, dialogue: Dialogue, tmp_path: Path
 ) -> AsyncIterator[tuple[FakeBotApi, Any, FakeClock]]:
-    clock = FakeClock(dt.datetime.now(UTC).replace(microsecond=0))
+    # Today at 10:00 UTC: a fixed time of day, so the reminders' order never depends on the hour.
+    clock = FakeClock(dt.datetime.combine(dt.datetime.now(UTC).date(), dt.time(10), UTC))
     settings = bot_settings(
         telegram_base_url=f"http://127.0.0.1:{fake.port}/bot",
         database_url=f"sqlite:///{tmp_path}/care.sqlite3",
