@@ -81,6 +81,7 @@ class Normaliser:
         common_words: Iterable[str] = (),
     ) -> None:
         self._known: frozenset[str] = frozenset()  # filled below, once the phrases are read
+        self._ready = False  # while the vocabulary itself is read, only long words are split
         self._domain: frozenset[str] = frozenset()
         self._emoji = vocabulary.emoji
         self._contractions = {
@@ -113,6 +114,7 @@ class Normaliser:
         # The bot's own words (not the common-word list): kept whole when splitting words
         # typed without spaces.
         self._domain = frozenset(known - set(common_words)) | frozenset(self._spelling)
+        self._ready = True
         self._cache: SizedCache[None, Normalised] = SizedCache(
             lambda text, _: self._normalise(text), CACHE_CHARACTERS
         )
@@ -162,6 +164,10 @@ class Normaliser:
         """Words typed without spaces ("imitchyalloverandmypumpbeeped", "been20min") split into
         words, the bot's own words kept whole ("bac l of en" is put back to "baclofen"). A short
         token is split only when every part is a known word (a misspelling stays whole)."""
+        if not self._ready:  # reading the vocabulary: no known words to split into yet
+            if len(token) < RUN_TOGETHER or not token.isalpha():
+                return [token]
+            return self._ninja(token)
         if token in self._known or len(token) < RUN_TOGETHER_SHORT:
             return [token]
         if token.isalpha():
