@@ -217,17 +217,15 @@ class Engine:
         (cross-validated, it names the answer people expect more often than the rules' table),
         and the rules' choice where the learned head has none."""
         limits = self.learned.thresholds
+        # The rules read sign words as past or general: the model must be surer to overrule.
+        floor = HELD_BACK_BAR if rules.level is Safety.ROUTINE and rules.held_back else 0.0
         # The rules already named an urgent sign: the model may make it an emergency only when
         # clearly sure ("took it twice by accident", no symptom, is the contract's urgent case).
-        bar = limits["emergency"]
         if rules.level is Safety.URGENT:
-            bar = max(bar, URGENT_TO_EMERGENCY_BAR)
-        held = rules.level is Safety.ROUTINE and bool(rules.held_back)
-        if held:
-            bar = max(bar, HELD_BACK_BAR)  # the rules read the signs as past or general
-        if op.emergency >= bar:
+            floor = URGENT_TO_EMERGENCY_BAR
+        if op.emergency >= max(limits["emergency"], floor):
             learned = Safety.EMERGENCY
-        elif op.urgent >= (max(limits["urgent"], HELD_BACK_BAR) if held else limits["urgent"]):
+        elif op.urgent >= max(limits["urgent"], floor):
             learned = Safety.URGENT
         else:
             learned = Safety.ROUTINE

@@ -338,7 +338,6 @@ class Triage:
         except re.error as exc:
             raise DataError(f"{where}: a pattern is not a valid regular expression: {exc}") from exc
         self._negators = {n for n in q.negators if " " not in n}
-        self._marks: dict[str, tuple[int | None, bool]] = {}
         self._spells_negation = {
             f"{name}__{i}": bool(re.search(r"\b(not|no|never|cannot|without)\b", p))
             for name, patterns in rules.concepts.items()
@@ -530,7 +529,9 @@ class Triage:
                 story = True
         return out
 
-    def _in_the_past(self, sentence: str, match: _LocalMatch) -> bool:
+    def _in_the_past(
+        self, sentence: str, match: _LocalMatch, marks: dict[str, tuple[int | None, bool]]
+    ) -> bool:
         """History, not now: a history marker in the match's clause ("had a fit 10 years
         ago"), or earlier in its sentence when nothing in the sentence says it is happening
         ("Last March my son, who was two, swallowed one"); never when it is "again" or "now"."""
@@ -541,19 +542,20 @@ class Triage:
             return True
         if self._present_tense & set(clause.split()):
             return False  # "I came off it last week and my baby is shaky": this clause is now
-        first_history, now = self._sentence_marks(sentence)
+        first_history, now = self._sentence_marks(sentence, marks)
         return first_history is not None and first_history < match.start and not now
 
-    def _sentence_marks(self, sentence: str) -> tuple[int | None, bool]:
+    def _sentence_marks(
+        self, sentence: str, marks: dict[str, tuple[int | None, bool]]
+    ) -> tuple[int | None, bool]:
         """Where the sentence's first history marker starts, and whether it says "now" or
-        "again" anywhere: once per sentence, however many signs it holds."""
-        marks = self._marks.get(sentence)
-        if marks is None:
+        "again" anywhere: once per sentence (kept in `marks`, one message's), however many
+        signs it holds."""
+        if sentence not in marks:
             found = self._history.search(sentence)
             now = bool(self._still.search(sentence) or self._present.search(sentence))
-            marks = (found.start() if found else None, now)
-            self._marks[sentence] = marks
-        return marks
+            marks[sentence] = (found.start() if found else None, now)
+        return marks[sentence]
 
     def _excluded(self, concept: str, sentence: str, match: _LocalMatch) -> bool:
         """A `NOT` pattern of the concept covers the match ("seizure threshold")."""
@@ -608,7 +610,7 @@ class Triage:
     ) -> tuple[dict[str, set[int]], set[str], set[str]]:
         """Return (present, with the sentences it is present in; mentioned-but-not-negated;
         held back as general or past)."""
-        self._marks.clear()  # per message; a stale entry is only ever a recomputation
+        marks: dict[str, tuple[int | None, bool]] = {}  # per sentence, this message only
         present: dict[str, set[int]] = {}
         mentioned: set[str] = set()
         held_back: set[str] = set()
@@ -649,7 +651,7 @@ class Triage:
                     not happening_now
                     and name not in self._lasting
                     and (
-                        self._in_the_past(text, local)
+                        self._in_the_past(text, local, marks)
                         or (told[index] and name not in self._never_cleared)
                     )
                 ):

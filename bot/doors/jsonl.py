@@ -185,38 +185,33 @@ def _decode(raw: bytes, number: int) -> str:
         raise UnreadableInput(f"line {number} is not UTF-8 text") from None
 
 
-def _lines(source: BinaryIO) -> Iterator[tuple[list[str], bool]]:
-    """Complete lines read so far, each batch with whether input has ended. A batch ends when
-    no more input is waiting or BATCH lines are gathered."""
+def _lines(source: BinaryIO) -> Iterator[list[str]]:
+    """Complete lines read so far, in batches: a batch ends when no more input is waiting, when
+    BATCH lines are gathered, or at the end of the input. A line that is not UTF-8 raises
+    `UnreadableInput`, after the good lines before it."""
     fd = source.fileno()
     pending = b""
     lines: list[str] = []
     number = 0  # lines yielded so far
     while True:
         chunk = os.read(fd, READ_SIZE)
-        if not chunk:
-            if pending:
-                try:
-                    lines.append(_decode(pending, number + len(lines) + 1))
-                except UnreadableInput:
-                    if lines:
-                        yield lines, False
-                    raise
-            yield lines, True
-            return
-        pending += chunk
-        *complete, pending = pending.split(b"\n")
+        if chunk:
+            *complete, pending = (pending + chunk).split(b"\n")
+        else:
+            complete, pending = ([pending] if pending else []), b""
         for raw in complete:
             try:
                 lines.append(_decode(raw, number + len(lines) + 1))
             except UnreadableInput:
                 if lines:
-                    yield lines, False  # the good lines before it are answered first
+                    yield lines  # the good lines before it are answered first
                 raise
-        if len(lines) >= BATCH or not _waiting(fd):
-            yield lines, False
+        if lines and (not chunk or len(lines) >= BATCH or not _waiting(fd)):
+            yield lines
             number += len(lines)
             lines = []
+        if not chunk:
+            return
 
 
 def stream(source: BinaryIO, write: Callable[[str], object], flush: Callable[[], object],
@@ -230,9 +225,7 @@ def stream(source: BinaryIO, write: Callable[[str], object], flush: Callable[[],
     pool: Pool | None = None
     number = 0
     try:
-        for lines, _ended in _lines(source):
-            if not lines:
-                continue
+        for lines in _lines(source):
             if len(lines) >= PARALLEL_FROM and cores > 1:
                 if pool is None:
                     pool = multiprocessing.get_context("fork").Pool(cores)
