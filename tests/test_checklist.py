@@ -138,7 +138,10 @@ def test_the_checklist_and_free_text_triage_agree(
     profile = Profile(route=ROUTE[route])
     said = engine.triage.assess(engine.normaliser.normalise(text).text, profile)
     ticked = checklist.decide(route, cause, (sign,))
-    assert ticked.outcome == OUTCOME_OF_LEVEL[said.level.value], (text, said)
+    expected = OUTCOME_OF_LEVEL[said.level.value]
+    if expected == "watch" and sign in SEVERE:
+        expected = "clinic_today"  # a ticked danger box is never "keep watching"
+    assert ticked.outcome == expected, (text, said)
     present, _ = triage_input(checklist.spec, route, cause, (sign,))
     if said.level.value == "emergency":
         assert checklist.triage.assess_concepts(present, profile=profile).family == said.family
@@ -191,16 +194,26 @@ def test_the_emergency_script_names_overdose_or_withdrawal_as_the_signs_suggest(
     assert "withdrawal, or too much baclofen" in missed_and_sleepy
 
 
+@pytest.mark.parametrize("sign", SEVERE)
+def test_a_danger_sign_on_tablets_with_nothing_missed_still_means_the_clinic_today(
+    checklist: Checklist, sign: str
+) -> None:
+    assert checklist.decide("tablets", "no", (sign,)).outcome in ("clinic_today", "emergency")
+
+
 def test_confusion_is_one_level_everywhere(checklist: Checklist, content: Content) -> None:
     """New confusion calls the emergency number in the checklist, and in the withdrawal and
     taper answers every line about confusion says so too."""
     for route in ROUTES:
         assert checklist.decide(route, "no", ("confusion",)).outcome == "emergency"
     for answer_id in ("withdrawal", "stopping_and_tapering", "stopping_already_stopped"):
+        checked = 0
         for voice in ("patient", "caregiver", "professional"):
             for line in content.answers[answer_id].voices.get(voice).splitlines():
                 if "confus" in line.lower():
                     assert "emergency" in line.lower(), (answer_id, voice, line)
+                    checked += 1
+        assert checked, f"{answer_id}: no line about confusion left to check"
 
 
 def test_ticking_a_danger_sign_says_call_now_before_done(checklist: Checklist) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import select
 import subprocess
 import sys
 from pathlib import Path
@@ -83,7 +84,10 @@ def test_classify_jsonl_answers_each_line_before_the_next_is_written() -> None:
         for i, text in enumerate(["my son is having a fit", "what if I miss a dose"]):
             proc.stdin.write(json.dumps({"id": i, "text": text}) + "\n")
             proc.stdin.flush()
-            answer = json.loads(proc.stdout.readline())  # blocks until this line is answered
+            # The answer must come while the input stays open (a buffered door would hang here).
+            ready, _, _ = select.select([proc.stdout], [], [], 60)
+            assert ready, "no answer to a line while the input stays open"
+            answer = json.loads(proc.stdout.readline())
             assert answer["id"] == i
         assert answer["intent"] == "missed_dose"
     finally:

@@ -37,7 +37,6 @@ PREFIX = "cl"  # button data: "cl:route:pump", "cl:cause:yes", "cl:t:itching", "
 ROUTES = ("pump", "tablets", "both")
 CAUSES = ("yes", "no", "unsure")
 OUTCOMES = ("emergency", "clinic_today", "watch")
-SUGGESTS = ("withdrawal", "overdose", "either")
 PROFILE_ROUTE = {"pump": "pump", "tablets": "oral", "both": "both"}
 STEPS = ("route", "cause", "signs")
 SEVERE = "severe"
@@ -279,11 +278,15 @@ def triage_input(
 def decide(
     spec: ChecklistSpec, triage: Triage, route: str, cause: str, signs: tuple[str, ...]
 ) -> Result:
-    """The one result for these answers: triage's level for the concepts they stand for."""
+    """The one result for these answers: triage's level for the concepts they stand for, and
+    never less than the clinic today when a sign listed under danger is ticked (free text may
+    read "a high fever" on tablets with nothing missed as routine; a ticked danger box is not)."""
     known = [s for s in (spec.sign(i) for i in signs) if s is not None]
     ticked = tuple(s.id for s in known)
     present, profile = triage_input(spec, route, cause, ticked)
     outcome = OUTCOME_OF_LEVEL[triage.assess_concepts(present, profile=profile).level.value]
+    if outcome == "watch" and any(s.group == SEVERE for s in known):
+        outcome = "clinic_today"
     missed = cause in ("yes", "unsure")
     if outcome == "emergency":
         reason = "severe_sign" if any(s.group == SEVERE for s in known) else "severe_together"

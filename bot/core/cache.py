@@ -9,6 +9,7 @@ never keeps a message longer than a tenth of the budget.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
@@ -25,6 +26,7 @@ class SizedCache(Generic[E, V]):
         self._budget = budget
         self._items: OrderedDict[tuple[str, E], V] = OrderedDict()
         self._size = 0
+        self._lock = threading.Lock()  # the Telegram door runs turns in threads
 
     @property
     def size(self) -> int:
@@ -35,20 +37,24 @@ class SizedCache(Generic[E, V]):
         return len(self._items)
 
     def clear(self) -> None:
-        self._items.clear()
-        self._size = 0
+        with self._lock:
+            self._items.clear()
+            self._size = 0
 
     def get(self, text: str, extra: E) -> V:
         key = (text, extra)
-        found = self._items.get(key)
-        if found is not None:
-            self._items.move_to_end(key)
-            return found
-        value = self._compute(text, extra)
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        value = self._compute(text, extra)  # outside the lock: other turns are not held up
         if len(text) * 10 <= self._budget:
-            self._items[key] = value
-            self._size += len(text)
-            while self._size > self._budget:
-                (old, _), _ = self._items.popitem(last=False)
-                self._size -= len(old)
+            with self._lock:
+                if key not in self._items:
+                    self._items[key] = value
+                    self._size += len(text)
+                while self._size > self._budget:
+                    (old, _), _ = self._items.popitem(last=False)
+                    self._size -= len(old)
         return value

@@ -71,8 +71,10 @@ def _num(day: dt.date) -> float:
 
 
 def _amount(dose: str) -> tuple[float, str] | None:
-    """The number the person typed for one dose and its unit ("" when none), or None."""
-    match = _AMOUNT.search(dose)
+    """The number the person typed for one dose and its unit ("" when none), or None when the
+    dose is more than a number and a unit ("60 mg a day", "2 x 10 mg", "1/2 tablet"): nothing
+    is worked out from words the bot cannot be sure of."""
+    match = _AMOUNT.fullmatch(dose.strip())
     if match is None:
         return None
     unit = (match.group(2) or "").lower()

@@ -903,11 +903,11 @@ class ReminderFlows:
                 return (done, self._b("not_yet", f"ack:notyet:{occ}"))
             if item.to_caregiver:
                 return (done,)
-            return (
-                done,
-                self._b("new_date", f"rp:newdate:{item.plan_id}"),
-                self._b("later", f"ack:later:{occ}", hours=str(int(LATER.total_seconds() // 3600))),
-            )
+            new_date = self._b("new_date", f"rp:newdate:{item.plan_id}")
+            if rule.level >= Level.EMERGENCY:
+                return (done, new_date)  # the pump may be empty: nothing to put off
+            hours = str(int(LATER.total_seconds() // 3600))
+            return (done, new_date, self._b("later", f"ack:later:{occ}", hours=hours))
         if item.to_caregiver:
             return ()
         if item.kind == "taper_check":

@@ -184,10 +184,11 @@ class RefillPlan:
         return (self.alarm - self.appointment).days < ladder.rebook_margin_days
 
 
-def _at(base: dt.time, hours: int) -> dt.time | None:
-    """`hours` after `base` on the same day (None: that is tomorrow)."""
+def _at(base: dt.time, hours: int) -> dt.time:
+    """`hours` after `base`, on the clock (past midnight it wraps to that day's early hours, so
+    a 21:00 reminder time still gives the emergency step its several times a day)."""
     moment = dt.datetime.combine(dt.date(2000, 1, 1), base) + dt.timedelta(hours=hours)
-    return moment.time() if moment.date() == dt.date(2000, 1, 1) else None
+    return moment.time()
 
 
 def _ladder_day(
@@ -197,8 +198,8 @@ def _ladder_day(
     kind = refill_step(ladder, days_left)
     payload = {"days_left": days_left, "day": day.isoformat()}
     if kind == "refill_emergency":  # several times a day, through quiet hours
-        times = [_at(plan.remind_at, h) for h in ladder.emergency_hours]
-        return [(kind, t, payload) for t in times if t is not None]
+        times = sorted({_at(plan.remind_at, h) for h in ladder.emergency_hours})
+        return [(kind, t, payload) for t in times]
     return [(kind, at, payload)]
 
 
@@ -389,6 +390,12 @@ def _dose_of(group: str) -> tuple[dt.date, dt.time] | None:
         return dt.date.fromisoformat(day), dt.time.fromisoformat(at)
     except ValueError:
         return None
+
+
+def in_one_digest(earlier: str, later: str) -> bool:
+    """Will the day's digest list both doses (the same day, both before the digest time)?"""
+    a, b = _dose_of(earlier), _dose_of(later)
+    return a is not None and b is not None and a[0] == b[0] and b[1] < DIGEST_AT
 
 
 def next_dose(plan: TaperPlan, zone: str, group: str) -> dt.datetime | None:

@@ -311,13 +311,7 @@ class Reminders:
                 .where(Plan.person_id == person.id, Plan.status.in_(("active", "paused")))
                 .order_by(Plan.id)
             ):
-                next_due = db.scalar(
-                    select(func.min(Occurrence.due_at)).where(
-                        Occurrence.plan_id == plan.id,
-                        Occurrence.status == "pending",
-                        Occurrence.kind != "refill_checkback",
-                    )
-                )
+                next_due = _next_due(db, plan.id)
                 result.append(PlanInfo(plan.id, plan.kind, plan.status, dict(plan.data), next_due))
             return result
 
@@ -369,11 +363,7 @@ class Reminders:
             self._relay(db, person, plan, now)
             self.store.audit(db, now, key, "plan_moved", person.id, plan=plan.id)
             db.flush()
-            next_due = db.scalar(
-                select(func.min(Occurrence.due_at)).where(
-                    Occurrence.plan_id == plan.id, Occurrence.status == "pending"
-                )
-            )
+            next_due = _next_due(db, plan.id)
             info = PlanInfo(plan.id, plan.kind, plan.status, dict(plan.data), next_due)
         self._changed()
         return info
@@ -570,8 +560,12 @@ class Reminders:
         if occ.kind in ("taper_nudge", "taper_caregiver"):
             taper = plan_rules.TaperPlan.from_data(plan.data)
             before = plan_rules.previous_dose(taper, occ.group_key)
-            if before is not None and self._missed(db, plan.id, before):
-                return None
+            if (
+                before is not None
+                and plan_rules.in_one_digest(before, occ.group_key)
+                and self._missed(db, plan.id, before)
+            ):
+                return None  # the day's digest lists both (two or more: it is sent)
         if occ.kind == "taper_digest":
             day = str(payload.get("day", ""))
             groups = db.scalars(
@@ -814,3 +808,16 @@ class Reminders:
     def link_caregiver(self, person_key: str, caregiver_key: str) -> None:
         self.store.link_caregiver(person_key, caregiver_key, self.clock.now())
         self._changed()
+
+
+def _next_due(db: Any, plan_id: int) -> dt.datetime | None:
+    """When the person's next reminder of this plan is due (a caregiver's check-back is not
+    theirs)."""
+    due: dt.datetime | None = db.scalar(
+        select(func.min(Occurrence.due_at)).where(
+            Occurrence.plan_id == plan_id,
+            Occurrence.status == "pending",
+            Occurrence.kind != "refill_checkback",
+        )
+    )
+    return due

@@ -222,6 +222,9 @@ def test_the_taper_chart_shows_mg_per_day(app: App) -> None:
                        TaperStep("5 ml", (dt.time(8),), dt.date(2026, 3, 4), 3)))  # fmt: skip
     assert daily_amounts(mixed) is None  # mixed units: drawn as doses per day instead
     assert words.text("chart_y_label", unit="mg") == "mg per day"
+    for typed in ("60 mg a day", "2 x 10 mg", "1/2 tablet"):  # never multiplied into a number
+        worded = TaperPlan((TaperStep(typed, (dt.time(8), dt.time(20)), dt.date(2026, 3, 1), 3),))
+        assert daily_amounts(worded) is None, typed
 
 
 def test_the_calendar_is_stamped_with_the_injected_now(app: App, clock: FakeClock) -> None:

@@ -72,6 +72,10 @@ async def test_alarm_before_the_appointment_counts_down_to_the_alarm_and_asks_to
     assert "call your pump clinic today" in mine[5].message.text  # 4 days left: the warning
     assert "I have told the caregivers" in mine[-1].message.text  # 2 and 1 days left
     assert notifier.to(CARER) and all(r.at.day >= 19 for r in notifier.to(CARER))
+    # Past the alarm date the pump may be empty: nothing is offered to put that off.
+    await run_until(reminders, clock, dt.datetime(2026, 3, 23, 0, 0, tzinfo=UTC))
+    empty = [r for r in notifier.to(ME) if r.at.day == 22]
+    assert empty and all(labels(r) == ["Refill done", "New appointment date"] for r in empty)
 
 
 async def test_a_new_appointment_date_in_time_ends_the_countdown(

@@ -268,3 +268,23 @@ async def test_with_no_caregiver_linked_the_person_is_told_plainly(
     assert not any("I have told the caregivers" in t for t in texts)
     assert any("You have not linked a caregiver, so I could not tell anyone" in t for t in texts)
     assert "Call 911 now if you have a high fever" in texts[-1]
+
+
+def test_a_late_reminder_time_still_gives_the_emergency_step_several_times_a_day() -> None:
+    """With the reminder at 21:00, the emergency step's later hours fall past midnight: they
+    come in that day's early hours instead of being dropped."""
+    from bot.reminders.ladder import STANDARD
+    from bot.reminders.plans import refill_day
+
+    plan = RefillPlan(dt.date(2026, 3, 1), dt.date(2026, 3, 3), dt.time(21))
+    sent = refill_day(plan, STANDARD, dt.date(2026, 3, 5))  # two days after the alarm date
+    assert [kind for kind, _, _ in sent] == ["refill_emergency"] * len(STANDARD.emergency_hours)
+    assert len({at for _, at, _ in sent}) == len(STANDARD.emergency_hours) > 1
+
+
+def test_missed_dose_follow_ups_are_left_to_the_digest_only_when_it_lists_both() -> None:
+    from bot.reminders.plans import in_one_digest
+
+    assert in_one_digest("dose:2026-03-01T08:00", "dose:2026-03-01T14:00")
+    assert not in_one_digest("dose:2026-02-28T22:00", "dose:2026-03-01T08:00")  # another day
+    assert not in_one_digest("dose:2026-03-01T08:00", "dose:2026-03-01T22:00")  # after the digest
