@@ -97,6 +97,9 @@ async def _run(
 
     replies_per_text = {q: len(dialogue.text(Session(), q).messages) for q in QUESTIONS}
     plan: list[tuple[int, str]] = []  # (chat, text), chats interleaved
+    sessions = app.bot_data["door"].companion.sessions
+    for chat in range(chats):  # people who met the bot before (a first contact asks consent)
+        sessions.save(f"tg:{10_000 + chat}", Session())
     for round_ in range(per_chat):
         for chat in range(chats):
             plan.append((10_000 + chat, QUESTIONS[(chat + round_) % len(QUESTIONS)]))
