@@ -24,6 +24,7 @@ from bot.reminders.ladder import (
     LATER,
     MAX_DAYS_AHEAD,
     RULES,
+    SNOOZE_GAP,
     SNOOZE_MINUTES,
     Level,
     ladder_for,
@@ -780,7 +781,10 @@ class ReminderFlows:
         if result.outcome == "snooze_too_close" and result.when is not None:
             skip = self._b("skip_this_one", f"ack:skip:{result.occurrence_id}")
             time = result.when.astimezone(ZoneInfo(ctx.zone)).strftime("%H:%M")
-            return FlowResult([self._prompt("ack_snooze_too_close", (skip,), time=time)], state)
+            gap = str(int(SNOOZE_GAP.total_seconds() // 3600))
+            return FlowResult(
+                [self._prompt("ack_snooze_too_close", (skip,), time=time, hours=gap)], state
+            )
         if result.outcome == "later" and result.when is not None:
             return FlowResult([self._info("ack_later", when=self.when(result.when, ctx.zone))],
                               state)  # fmt: skip

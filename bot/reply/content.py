@@ -326,8 +326,7 @@ class Content(Worded):
         return fill(self.ui.voiced[key].get(voice), values)
 
     def emergency_number(self, region: str) -> str:
-        numbers = self.safety.emergency_numbers
-        return numbers.get(region) or next(iter(numbers.values()))
+        return self.region(region).emergency
 
     def region(self, code: str) -> Region:
         """A region's numbers (the first region's for an unknown code)."""
