@@ -43,6 +43,12 @@ URGENT_TO_EMERGENCY_BAR = 0.8
 # them. 0.9 (round 3) hid four real emergencies in round 4 (0.69-0.85, all now also caught by
 # the rules); 0.75 let "had a seizure 10 years ago" through after a retrain (0.77).
 HELD_BACK_BAR = 0.85
+# Self-harm has no urgent tier in the contract. When the family head is this sure a message is
+# self-harm, the emergency head needs only SELF_HARM_EMERGENCY_BAR (chosen on out-of-fold
+# predictions grouped by writer, 14,518 messages: self-harm emergencies caught 77.2% -> 83.5%,
+# routine messages raised 0.63% -> 0.76%; round 11 found 7 self-harm emergencies at routine).
+SELF_HARM_FAMILY_BAR = 0.8
+SELF_HARM_EMERGENCY_BAR = 0.3
 RULES_INTENT_BONUS = 0.15  # probability added to the rules' choice of answer after a safety reply
 CACHE_CHARACTERS = 2_000_000  # text the decision cache may hold (repeated messages, bounded)
 
@@ -200,6 +206,7 @@ class Engine:
             safety,
             g.personal_dosing or self._learned_dosing(analysis, safety.level),
             g.domain,
+            g.baclofen_angle,
             g.other_topic,
             op.out_of_scope >= limits["out_of_scope"],
             g.third_person,
@@ -223,7 +230,10 @@ class Engine:
         # clearly sure ("took it twice by accident", no symptom, is the contract's urgent case).
         if rules.level is Safety.URGENT:
             floor = URGENT_TO_EMERGENCY_BAR
-        if op.emergency >= max(limits["emergency"], floor):
+        self_harm = dict(op.families).get("self_harm", 0.0) >= SELF_HARM_FAMILY_BAR
+        if op.emergency >= max(limits["emergency"], floor) or (
+            self_harm and op.emergency >= max(SELF_HARM_EMERGENCY_BAR, floor)
+        ):
             learned = Safety.EMERGENCY
         elif op.urgent >= max(limits["urgent"], floor):
             learned = Safety.URGENT
@@ -278,6 +288,7 @@ class Engine:
         triage: TriageResult,
         personal_dosing: bool,
         domain: bool,
+        baclofen_angle: bool,
         other_topic: bool,
         learned_out_of_scope: bool,
         third_person: bool,
@@ -314,7 +325,9 @@ class Engine:
                 options=options,
             )
 
-        if personal_dosing and not domain and other_topic:
+        # Another medicine's dose ("how much vitamin D should MS patients take"): the illness
+        # or "dose" alone gives it no baclofen angle.
+        if personal_dosing and not baclofen_angle and other_topic:
             return decision(Action.OUT_OF_SCOPE, None)
         if personal_dosing:
             topic = top_id if confident and ranked.margin() >= t.clarify_margin else None

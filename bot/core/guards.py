@@ -26,6 +26,7 @@ class GuardsFile(BaseModel):
     rule_lifting: list[str]
     third_person: list[str] = Field(min_length=1)
     domain_words: str
+    illness_words: str = ""
     other_topics: str
 
 
@@ -43,6 +44,7 @@ class GuardResult:
     general_question: bool  # asked in general ("what should I do if I miss a dose")
     rule_lifting: bool
     domain: bool  # the message has at least one of the bot's domain words
+    baclofen_angle: bool  # a domain word that is not only the illness or "dose" in general
     other_topic: bool  # it names another medicine, device or subject
     third_person: bool  # it is written about someone else ("my son is...")
 
@@ -63,6 +65,7 @@ class Guards:
         )
         self._third_person = _compile_any(rules.third_person, where)
         self._domain = frozenset(rules.domain_words.split())
+        self._angle = self._domain - frozenset(rules.illness_words.split())
         self._other = frozenset(rules.other_topics.split())
 
     @classmethod
@@ -80,6 +83,7 @@ class Guards:
             general_question=bool(self._general and self._general.search(normalised_text)),
             rule_lifting=bool(self._lifting and self._lifting.search(normalised_text)),
             domain=bool(words & self._domain),
+            baclofen_angle=bool(words & self._angle),
             other_topic=bool(words & self._other),
             third_person=bool(self._third_person.search(normalised_text)),
         )

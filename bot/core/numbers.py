@@ -48,6 +48,10 @@ _WORDY = re.compile(
     rf"(?:{'|'.join(sorted(_UNITS, key=len, reverse=True))})?(?: point (?:\w+))?\b"
 )
 _NUM = r"(\d+(?:\.\d+)?)"
+_SPOKEN_YEAR = re.compile(
+    r"\b(?:nineteen|twenty) (?:oh \w+|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
+    r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)\b"
+)
 
 
 def _value(text: str) -> float | None:
@@ -106,7 +110,7 @@ _TEMPERATURE = [
     ),
     # "she's 39.6", "he is 102.4": a number with one decimal in a fever's range is a temperature
     re.compile(
-        r"\b(?:is|s|was|at|hit|hits|reached|up to|now|of|reading|and|about|around)\b "
+        r"\b(?:is|s|was|at|hit|hits|reached|up to|now|of|reading|and|about|around|am|m|are|re)\b "
         r"(3[5-9]\.\d|4[0-3]\.\d|9[5-9]\.\d|10[0-9]\.\d)\b()()"
     ),
     # a bare "39.2" or "102.5" standing alone between commas, or at a sentence's start or end
@@ -208,6 +212,8 @@ def read_numbers(text: str) -> Iterator[Finding]:
     """Every finding in normalised text (lower case, words separated by single spaces)."""
     if not any(ch.isdigit() for ch in text) and not _WORDY.search(text):
         return
+    # A year said aloud ("in twenty nineteen") is not nineteen of anything: blanked, offsets kept.
+    text = _SPOKEN_YEAR.sub(lambda m: "~" * len(m.group()), text)
     readers = (
         _temperatures,
         _blood_pressures,

@@ -28,6 +28,7 @@ _SENTENCE_END = {".", "?", "!", ";", ":"}
 # Words that negate before a sign but describe it inside one ("gasping, cannot get breath").
 _INABILITY = frozenset({"cannot"})
 _CLAUSE_END = {","}
+_FIRST_PERSON_WORDS = {"i", "me", "my", "myself", "im"}
 _LIST_JOINERS = frozenset({",", "or", "and", "nor", "/"})
 _WINDOW = 400  # characters around a match read for its clause, negation and exclusions
 _LIST_ITEMS = 6  # how many list items a negation may cover
@@ -345,6 +346,8 @@ class Triage:
         }
         self._negator_phrases = [tuple(n.split()) for n in q.negators if " " in n]
         self._clause_breaks = {b for b in q.clause_breaks if " " not in b}
+        # Two-word breaks ("and he"): a new subject starts a new clause.
+        self._pair_breaks = {tuple(b.split()) for b in q.clause_breaks if len(b.split()) == 2}
         self._window = q.negation_window
         for sign in rules.signs:
             unknown = [
@@ -443,6 +446,8 @@ class Triage:
         for word in reversed(words):
             if word in _CLAUSE_END or word in self._clause_breaks:
                 break
+            if clause and (word, clause[-1]) in self._pair_breaks:
+                break
             clause.append(word)
         return list(reversed(clause))
 
@@ -450,8 +455,11 @@ class Triage:
         """The clause that holds a match (for history)."""
         before = self._clause_before(sentence, start)
         after: list[str] = []
-        for word in sentence[end : end + _WINDOW].split():
+        following = sentence[end : end + _WINDOW].split()
+        for k, word in enumerate(following):
             if word in _CLAUSE_END or word in self._clause_breaks:
+                break
+            if tuple(following[k : k + 2]) in self._pair_breaks:
                 break
             after.append(word)
         return " ".join([*before, sentence[start:end], *after])
@@ -589,6 +597,18 @@ class Triage:
         for m in regex.finditer(full):
             yield m.start(), m.end(), m.lastgroup or ""
 
+    def _frame_elsewhere(self, sentence: str, match: _LocalMatch) -> bool:
+        """The sentence's frame is in another clause than the match ("how do I turn off my
+        reminders, I won't be needing them"): for self-harm words, it frames nothing."""
+        clause = self._clause_around(sentence, match.start, match.end)
+        return not self._hypothetical.search(clause)
+
+    def _said_as_i(self, sentence: str, match: _LocalMatch) -> bool:
+        """The match is worded in the first person ("I would rather not be here"), whatever
+        frame the sentence began with ("what is the point any more, I ...")."""
+        near = self._clause_before(sentence, match.start)[-3:] + match.text.split()
+        return bool(_FIRST_PERSON_WORDS & set(near))
+
     def _about_oneself(self, sentence: str) -> bool:
         return bool(self._first_person and self._first_person.search(sentence))
 
@@ -671,10 +691,17 @@ class Triage:
                     held_back.add(name)
                     continue
                 if (
-                    first_frame[index] <= local.start
+                    first_frame[index] < local.start  # a frame starting the sign is its words
                     and not present_now[index]
                     and not happening_now
-                    and not (name in self._first_person_keeps and self._about_oneself(text))
+                    and not (
+                        name in self._first_person_keeps
+                        and (
+                            self._about_oneself(text)
+                            or self._said_as_i(text, local)
+                            or self._frame_elsewhere(text, local)
+                        )
+                    )
                     and name not in self._frames_never_hold
                 ):
                     held_back.add(name)
