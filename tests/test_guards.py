@@ -43,6 +43,10 @@ OUT_OF_SCOPE = [
     "my insulin pump is beeping, what does that mean",
     "how do I reset my email password",
     "who won the football last night",
+    # another medicine's dose: the illness alone gives it no baclofen angle
+    "how much vitamin D should people with MS take",
+    # everyday chat that looks like a dosing question
+    "what should I eat for tea tonight",
 ]
 
 FALLBACK = ["xyz 123", "???", "asdfgh", "🙂"]

@@ -267,6 +267,10 @@ class Engine:
         when very sure if the question is asked in general."""
         if level is not Safety.ROUTINE:
             return False
+        if not analysis.guard.domain and analysis.opinion.out_of_scope >= (
+            self.learned.thresholds["out_of_scope"]
+        ):
+            return False  # "what should I have for dinner": no word of ours, and off topic
         bar = GENERAL_DOSING_BAR if analysis.guard.general_question else None
         return analysis.opinion.dosing >= (bar or self.learned.thresholds["dosing"])
 
