@@ -203,7 +203,8 @@ class Engine:
         g = analysis.guard
         op = analysis.opinion
         limits = self.learned.thresholds
-        safety = self._safety(analysis.triage, op, analysis.words)
+        dosing = g.personal_dosing or op.dosing >= limits["dosing"]
+        safety = self._safety(analysis.triage, op, analysis.words, dosing)
         return self._decide(
             analysis.text,
             safety,
@@ -219,7 +220,9 @@ class Engine:
             thresholds or self.thresholds,
         )
 
-    def _safety(self, rules: TriageResult, op: Opinion, words: int) -> TriageResult:
+    def _safety(
+        self, rules: TriageResult, op: Opinion, words: int, dosing_request: bool = False
+    ) -> TriageResult:
         """The safety call: the rules' level, raised (never lowered) by the learned opinion.
 
         When the learned model raises the level, the family comes from its family head. The
@@ -233,7 +236,11 @@ class Engine:
         # clearly sure ("took it twice by accident", no symptom, is the contract's urgent case).
         if rules.level is Safety.URGENT:
             floor = URGENT_TO_EMERGENCY_BAR
-        self_harm = dict(op.families).get("self_harm", 0.0) >= SELF_HARM_FAMILY_BAR
+        # ... but not for a request about one's own dose ("going up to 4 a day myself"), which
+        # the family head can mistake for self-harm; the rules' self-harm words still count.
+        self_harm = (
+            dict(op.families).get("self_harm", 0.0) >= SELF_HARM_FAMILY_BAR and not dosing_request
+        )
         if op.emergency >= max(limits["emergency"], floor) or (
             self_harm and op.emergency >= max(SELF_HARM_EMERGENCY_BAR, floor)
         ):
@@ -267,8 +274,9 @@ class Engine:
         when very sure if the question is asked in general."""
         if level is not Safety.ROUTINE:
             return False
-        if not analysis.guard.domain and analysis.opinion.out_of_scope >= (
-            self.learned.thresholds["out_of_scope"]
+        if (
+            not analysis.guard.domain
+            and analysis.opinion.out_of_scope >= (self.learned.thresholds["out_of_scope"])
         ):
             return False  # "what should I have for dinner": no word of ours, and off topic
         bar = GENERAL_DOSING_BAR if analysis.guard.general_question else None
