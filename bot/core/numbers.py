@@ -171,6 +171,8 @@ _AGE = [
     re.compile(r"\b(\d{1,2}) ?(?:months?|mths?|mo|m o|weeks?|wks?|days?)(?: old)?\b"),
     re.compile(r"\baged? (\d{1,2})\b"),
     re.compile(r"\b(\d{1,2}) ?(?:yo|y o)\b"),
+    # "he is 5, not on any meds", "my son (3) ...": a bare small number after a child's pronoun
+    re.compile(r"\b(?:he is|she is|hes|shes|he s|she s) (\d{1,2})(?= ,| \.| and|$)"),
 ]
 _AGE_WORDS = re.compile(
     rf"\b({_NUMBER_WORDS}) (?:year|years|yr|yrs)(?: old|-old)\b|\b({_NUMBER_WORDS}) "
