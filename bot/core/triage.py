@@ -17,6 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import ahocorasick
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.core.numbers import CONCEPTS as NUMBER_CONCEPTS
@@ -212,29 +213,74 @@ def _compile(pattern: str) -> re.Pattern[str]:
     return re.compile(rf"(?<![a-z0-9]){body}(?![a-z0-9])")
 
 
-def _leading_literals(items: list[tuple[Any, Any]]) -> set[str] | None:
-    """The literal texts a regex sequence can start with, or None if it can start otherwise."""
-    if not items:
-        return None
-    op, av = items[0]
+_MANY = 64  # at most this many literal texts are followed for one part of a pattern
+
+
+def _texts(item: tuple[Any, Any]) -> set[str] | None:
+    """Every text one parsed item can match, when that is a short list of literal texts
+    ("pump", "(kms|kys)", "[2-8]"), else None."""
+    op, av = item
     if op is _c.LITERAL:
-        text = ""
-        for op2, av2 in items:
-            if op2 is not _c.LITERAL:
-                break
-            text += chr(av2)
-        return {text}
+        return {chr(av)}
+    if op is _c.IN:
+        chars: set[str] = set()
+        for kind, value in av:
+            if kind is _c.LITERAL:
+                chars.add(chr(value))
+            elif kind is _c.RANGE and value[1] - value[0] < _MANY:
+                chars.update(map(chr, range(value[0], value[1] + 1)))
+            else:
+                return None  # a negated set or a category (such as \s or \w): too many texts
+        return chars if len(chars) <= _MANY else None
     if op is _c.SUBPATTERN:
-        return _leading_literals(list(av[3].data))
+        return _sequence_texts(list(av[3].data))
     if op is _c.BRANCH:
         out: set[str] = set()
         for branch in av[1]:
-            found = _leading_literals(list(branch.data))
+            found = _sequence_texts(list(branch.data))
             if found is None:
                 return None
             out |= found
-        return out
+        return out if len(out) <= _MANY else None
     return None
+
+
+def _sequence_texts(items: list[tuple[Any, Any]]) -> set[str] | None:
+    out = {""}
+    for item in items:
+        found = _texts(item)
+        if found is None or len(out) * len(found) > _MANY:
+            return None
+        out = {a + b for a in out for b in found}
+    return out
+
+
+def _leading_literals(items: list[tuple[Any, Any]]) -> set[str] | None:
+    """The literal texts a regex sequence can start with, or None if it can start otherwise.
+
+    Items that match only a few literal texts are followed one after the other ("(kms|kys)",
+    "(boob|boobs|breast)"), then the texts the next item starts with, if it is a group."""
+    prefixes = {""}
+    for op, av in items:
+        whole = _texts((op, av))
+        if whole is not None and len(prefixes) * len(whole) <= _MANY:
+            prefixes = {p + w for p in prefixes for w in whole}
+            continue
+        lead: set[str] | None = None
+        if op is _c.SUBPATTERN:
+            lead = _leading_literals(list(av[3].data))
+        elif op is _c.BRANCH:
+            lead = set()
+            for branch in av[1]:
+                found = _leading_literals(list(branch.data))
+                if found is None:
+                    lead = None
+                    break
+                lead |= found
+        if lead is not None and len(prefixes) * len(lead) <= _MANY:
+            prefixes = {p + w for p in prefixes for w in lead}
+        break
+    return prefixes if prefixes != {""} else None
 
 
 def required_literals(pattern: str) -> frozenset[str] | None:
@@ -258,6 +304,69 @@ def required_literals(pattern: str) -> frozenset[str] | None:
         if shortest >= 2 and (best is None or shortest > min(len(x) for x in best)):
             best = found
     return frozenset(best) if best else None
+
+
+# What a pattern may hold and still never match a newline (anything else: assume it may).
+_LINE_CATEGORIES = {_c.CATEGORY_DIGIT, _c.CATEGORY_WORD, _c.CATEGORY_NOT_SPACE}
+_LINE_ASSERTIONS = {_c.AT_BOUNDARY, _c.AT_NON_BOUNDARY}
+
+
+def _within_line(pattern: str) -> bool:
+    """True when no match of the pattern, look-arounds included, can hold or test a newline
+    (so its matches in a message lie within one sentence). Read from the parsed pattern;
+    unsure means False."""
+    parsed = _parser.parse(pattern.replace("<w>", _GAP))
+    if parsed.state.flags & _c.SRE_FLAG_DOTALL:
+        return False
+    return _no_newline(list(parsed.data))
+
+
+def _no_newline(items: list[tuple[Any, Any]]) -> bool:
+    for op, av in items:
+        if op is _c.LITERAL:
+            ok = av != ord("\n")
+        elif op is _c.ANY:
+            ok = True  # "." without DOTALL (checked above)
+        elif op is _c.IN:
+            ok = all(
+                (o is _c.LITERAL and a != ord("\n"))
+                or (o is _c.RANGE and not a[0] <= ord("\n") <= a[1])
+                or (o is _c.CATEGORY and a in _LINE_CATEGORIES)
+                for o, a in av
+            )
+        elif op is _c.AT:
+            ok = av in _LINE_ASSERTIONS
+        elif op is _c.SUBPATTERN:
+            ok = _no_newline(list(av[3].data))
+        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
+            ok = _no_newline(list(av[2].data))
+        elif op in (_c.ASSERT, _c.ASSERT_NOT):
+            ok = _no_newline(list(av[1].data))
+        elif op is _c.ATOMIC_GROUP:
+            ok = _no_newline(list(av.data))
+        elif op is _c.BRANCH:
+            ok = all(_no_newline(list(b.data)) for b in av[1])
+        else:
+            ok = False  # NOT_LITERAL, back-references, conditionals: not worth the risk
+        if not ok:
+            return False
+    return True
+
+
+def _literal_finder(needs: dict[str, tuple[str, ...] | None]) -> Any:
+    """One Aho-Corasick automaton over every concept's required strings; each string found
+    in a message gives the concepts that need it (None when no concept has such strings)."""
+    by_literal: dict[str, list[str]] = {}
+    for name, literals in needs.items():
+        for literal in literals or ():
+            by_literal.setdefault(literal, []).append(name)
+    if not by_literal:
+        return None
+    finder = ahocorasick.Automaton()
+    for literal, names in by_literal.items():
+        finder.add_word(literal, tuple(names))
+    finder.make_automaton()
+    return finder
 
 
 def _compile_named(patterns: list[str], prefix: str) -> re.Pattern[str]:
@@ -313,6 +422,13 @@ class Triage:
                 sets = [required_literals(p) for p in patterns if not p.startswith("NOT ")]
                 literals = {lit for found in sets if found for lit in found}
                 self._needs[name] = None if any(x is None for x in sets) else tuple(literals)
+            self._always = frozenset(n for n, needs in self._needs.items() if needs is None)
+            self._finder = _literal_finder(self._needs)
+            self._within_lines = frozenset(
+                name
+                for name, patterns in rules.concepts.items()
+                if all(_within_line(p) for p in patterns if not p.startswith("NOT "))
+            )
             self._exclusions = {
                 name: [_compile(p[4:]) for p in patterns if p.startswith("NOT ")]
                 for name, patterns in rules.concepts.items()
@@ -573,9 +689,14 @@ class Triage:
     # -- assessment -----------------------------------------------------------------------
 
     def _matches(
-        self, name: str, full: str, numbers: dict[str, list[tuple[int, int]]]
+        self,
+        name: str,
+        full: str,
+        numbers: dict[str, list[tuple[int, int]]],
+        span: tuple[int, int],
     ) -> Iterator[tuple[int, int, str]]:
-        """A concept's matches in the message, in order: its word patterns, or its numbers."""
+        """A concept's matches in the message, in order: its word patterns (searched in `span`
+        only, see `_candidates`), or its numbers."""
         if name in numbers:
             for start, end in numbers[name]:
                 yield start, end, name
@@ -583,11 +704,42 @@ class Triage:
         regex = self._combined.get(name)
         if regex is None:
             return
-        needs = self._needs[name]
-        if needs is not None and not any(map(full.__contains__, needs)):
-            return  # none of the strings every match needs: the scan cannot match
-        for m in regex.finditer(full):
+        for m in regex.finditer(full, *span):
             yield m.start(), m.end(), m.lastgroup or ""
+
+    def _candidates(self, full: str, starts: list[int]) -> dict[str, tuple[int, int]]:
+        """The concepts whose patterns can match the message, each with the part of the
+        message its scan needs.
+
+        A concept can match only if the message holds one of the strings every match of
+        theirs needs (`required_literals`; all found in one pass over the message), or if it
+        has no such strings; every other concept's scan would find nothing. A concept whose
+        patterns cannot cross a newline (`_within_lines`) can match only in the sentences
+        that hold one of its strings: its scan runs from the first such sentence to the end
+        of the last (with that newline, so a look-ahead sees what it would see in the whole
+        message; a look-behind sees the whole message anyway).
+        """
+        whole = (0, len(full))
+        spans = dict.fromkeys(self._always, whole)
+        if self._finder is None:
+            return spans
+        if len(starts) == 1:
+            for _, names in self._finder.iter(full):
+                for name in names:
+                    spans[name] = whole
+            return spans
+        first: dict[str, int] = {}
+        last: dict[str, int] = {}
+        for end, names in self._finder.iter(full):
+            line = bisect.bisect_right(starts, end) - 1
+            for name in names:
+                first.setdefault(name, line)
+                last[name] = line
+        ends = [*starts[1:], len(full)]  # each sentence's end, with its newline
+        for name, line in first.items():
+            lines = name in self._within_lines and name not in spans
+            spans[name] = (starts[line], ends[last[name]]) if lines else whole
+        return spans
 
     def _about_oneself(self, sentence: str) -> bool:
         return bool(self._first_person and self._first_person.search(sentence))
@@ -631,8 +783,12 @@ class Triage:
         numbers: dict[str, list[tuple[int, int]]] = {}
         for finding in read_numbers(full):
             numbers.setdefault(finding.concept, []).append((finding.start, finding.end))
+        candidates = self._candidates(full, starts)
         for name in self._concept_order:
-            for start, end, pattern in self._matches(name, full, numbers):
+            span = candidates.get(name)
+            if span is None and name not in numbers:
+                continue  # none of the strings every match needs: a scan cannot match
+            for start, end, pattern in self._matches(name, full, numbers, span or (0, 0)):
                 index = bisect.bisect_right(starts, start) - 1
                 text, base = texts[index], starts[index]
                 local = _LocalMatch(start - base, end - base, full[start:end], pattern)
