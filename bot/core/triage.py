@@ -11,7 +11,7 @@ import bisect
 import re
 import re._constants as _c
 import re._parser as _parser
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -208,6 +208,32 @@ def _has(entry: str, found: set[str]) -> bool:
     return any(c in found for c in entry.split("|")) if "|" in entry else entry in found
 
 
+@dataclass(frozen=True)
+class _Entries:
+    """A list of a sign's entries (`all`, `any` or `none`), split once for set tests: the
+    plain concepts, and each entry of alternatives ("child|number_young_child")."""
+
+    plain: frozenset[str]
+    alternatives: tuple[frozenset[str], ...]
+
+    @classmethod
+    def of(cls, entries: list[str]) -> _Entries:
+        return cls(
+            frozenset(e for e in entries if "|" not in e),
+            tuple(frozenset(e.split("|")) for e in entries if "|" in e),
+        )
+
+    def all_in(self, found: set[str]) -> bool:
+        """Like all(_has(e, found) for e in entries)."""
+        return self.plain <= found and all(not a.isdisjoint(found) for a in self.alternatives)
+
+    def any_in(self, found: set[str]) -> bool:
+        """Like any(_has(e, found) for e in entries)."""
+        return not self.plain.isdisjoint(found) or any(
+            not a.isdisjoint(found) for a in self.alternatives
+        )
+
+
 def _compile(pattern: str) -> re.Pattern[str]:
     body = pattern.replace("<w>", _GAP)
     return re.compile(rf"(?<![a-z0-9]){body}(?![a-z0-9])")
@@ -255,14 +281,17 @@ def _sequence_texts(items: list[tuple[Any, Any]]) -> set[str] | None:
     return out
 
 
-def _leading_literals(items: list[tuple[Any, Any]]) -> set[str] | None:
+def _leading_literals(
+    items: list[tuple[Any, Any]], texts: list[set[str] | None] | None = None
+) -> set[str] | None:
     """The literal texts a regex sequence can start with, or None if it can start otherwise.
 
     Items that match only a few literal texts are followed one after the other ("(kms|kys)",
-    "(boob|boobs|breast)"), then the texts the next item starts with, if it is a group."""
+    "(boob|boobs|breast)"), then the texts the next item starts with, if it is a group.
+    `texts`: each item's `_texts`, when already known."""
     prefixes = {""}
-    for op, av in items:
-        whole = _texts((op, av))
+    for k, (op, av) in enumerate(items):
+        whole = texts[k] if texts is not None else _texts((op, av))
         if whole is not None and len(prefixes) * len(whole) <= _MANY:
             prefixes = {p + w for p in prefixes for w in whole}
             continue
@@ -289,17 +318,29 @@ def required_literals(pattern: str) -> frozenset[str] | None:
     Used only to skip regex scans that cannot match: a message containing none of a concept's
     required strings cannot match it. Derived from the parsed pattern, so it is always sound.
     """
-    items = list(_parser.parse(pattern.replace("<w>", _GAP)).data)
+    return _required_literals(_parse(pattern))
+
+
+def _parse(pattern: str) -> Any:
+    return _parser.parse(pattern.replace("<w>", _GAP))
+
+
+def _required_literals(parsed: Any) -> frozenset[str] | None:
+    """`required_literals` of a pattern already parsed (`_parse`)."""
+    items = list(parsed.data)
+    texts = [_texts(item) for item in items]  # once, not once per place a sequence starts
     best: set[str] | None = None
     for k, (op, av) in enumerate(items):
         if op in (_c.ASSERT, _c.ASSERT_NOT, _c.AT):
             continue
+        if k and texts[k - 1] is not None:
+            continue  # the sequence from the literal before this one already starts here
         if op in (_c.MAX_REPEAT, _c.MIN_REPEAT):
             if av[0] < 1:
                 continue
             found = _leading_literals(list(av[2].data))
         else:
-            found = _leading_literals(items[k:])
+            found = _leading_literals(items[k:], texts[k:])
         shortest = min((len(x) for x in found), default=0) if found else 0
         if shortest >= 2 and (best is None or shortest > min(len(x) for x in best)):
             best = found
@@ -311,11 +352,10 @@ _LINE_CATEGORIES = {_c.CATEGORY_DIGIT, _c.CATEGORY_WORD, _c.CATEGORY_NOT_SPACE}
 _LINE_ASSERTIONS = {_c.AT_BOUNDARY, _c.AT_NON_BOUNDARY}
 
 
-def _within_line(pattern: str) -> bool:
-    """True when no match of the pattern, look-arounds included, can hold or test a newline
-    (so its matches in a message lie within one sentence). Read from the parsed pattern;
-    unsure means False."""
-    parsed = _parser.parse(pattern.replace("<w>", _GAP))
+def _within_line(parsed: Any) -> bool:
+    """True when no match of a pattern (parsed by `_parse`), look-arounds included, can hold
+    or test a newline (so its matches in a message lie within one sentence); unsure means
+    False."""
     if parsed.state.flags & _c.SRE_FLAG_DOTALL:
         return False
     return _no_newline(list(parsed.data))
@@ -353,7 +393,7 @@ def _no_newline(items: list[tuple[Any, Any]]) -> bool:
     return True
 
 
-def _literal_finder(needs: dict[str, tuple[str, ...] | None]) -> Any:
+def _literal_finder(needs: Mapping[str, tuple[str, ...] | None]) -> Any:
     """One Aho-Corasick automaton over every concept's required strings; each string found
     in a message gives the concepts that need it (None when no concept has such strings)."""
     by_literal: dict[str, list[str]] = {}
@@ -390,6 +430,27 @@ def _compile_any(patterns: Iterable[str]) -> re.Pattern[str]:
     return re.compile(rf"(?<![a-z0-9])(?:{joined})(?![a-z0-9])")
 
 
+class _Qualifier:
+    """A qualifier's patterns as one regex, searched only when the text holds one of the
+    strings every match needs (`required_literals`, all looked for in one pass): the same
+    result as searching always, without the scans that cannot match."""
+
+    def __init__(self, patterns: list[str]) -> None:
+        self._regex = _compile_any(patterns)
+        sets = [required_literals(p) for p in patterns]
+        literals = tuple({lit for found in sets if found for lit in found})
+        unknown = any(x is None for x in sets)  # a pattern with no such strings: always search
+        self._finder = None if unknown else _literal_finder({"": literals})
+
+    def search(self, text: str) -> re.Match[str] | None:
+        if self._finder is not None and next(self._finder.iter(text), None) is None:
+            return None
+        return self._regex.search(text)
+
+    def sub(self, replace: Any, text: str) -> str:
+        return self._regex.sub(replace, text)
+
+
 @dataclass(frozen=True)
 class _Sentence:
     text: str
@@ -418,34 +479,34 @@ class Triage:
             }
             # Per concept, strings of which any match must contain one (None: always scan).
             self._needs: dict[str, tuple[str, ...] | None] = {}
+            within_lines: set[str] = set()  # concepts whose matches never cross a newline
             for name, patterns in rules.concepts.items():
-                sets = [required_literals(p) for p in patterns if not p.startswith("NOT ")]
+                parsed = [_parse(p) for p in patterns if not p.startswith("NOT ")]
+                sets = [_required_literals(p) for p in parsed]
                 literals = {lit for found in sets if found for lit in found}
                 self._needs[name] = None if any(x is None for x in sets) else tuple(literals)
+                if all(_within_line(p) for p in parsed):
+                    within_lines.add(name)
             self._always = frozenset(n for n, needs in self._needs.items() if needs is None)
             self._finder = _literal_finder(self._needs)
-            self._within_lines = frozenset(
-                name
-                for name, patterns in rules.concepts.items()
-                if all(_within_line(p) for p in patterns if not p.startswith("NOT "))
-            )
+            self._within_lines = frozenset(within_lines)
             self._exclusions = {
                 name: [_compile(p[4:]) for p in patterns if p.startswith("NOT ")]
                 for name, patterns in rules.concepts.items()
             }
-            self._hypothetical = _compile_any(q.hypothetical)
-            self._present = _compile_any(q.present)
-            self._history = _compile_any(q.history)
-            self._still = _compile_any(q.still_happening)
-            self._happening_now = _compile_any(q.happening_now)
-            self._idioms = _compile_any(q.idioms) if q.idioms else None
-            self._plans = _compile_any(q.plans) if q.plans else None
+            self._hypothetical = _Qualifier(q.hypothetical)
+            self._present = _Qualifier(q.present)
+            self._history = _Qualifier(q.history)
+            self._still = _Qualifier(q.still_happening)
+            self._happening_now = _Qualifier(q.happening_now)
+            self._idioms = _Qualifier(q.idioms) if q.idioms else None
+            self._plans = _Qualifier(q.plans) if q.plans else None
             self._plans_are_signs = frozenset(q.plans_are_signs)
-            self._all_clear = _compile_any(q.all_clear) if q.all_clear else None
-            self._now = _compile_any(q.now) if q.now else None
+            self._all_clear = _Qualifier(q.all_clear) if q.all_clear else None
+            self._now = _Qualifier(q.now) if q.now else None
             self._present_tense = frozenset(q.present_tense)
             self._never_cleared = frozenset(q.never_cleared)
-            self._first_person = _compile_any(q.first_person) if q.first_person else None
+            self._first_person = _Qualifier(q.first_person) if q.first_person else None
             self._first_person_keeps = frozenset(q.first_person_keeps)
             self._lasting = frozenset(q.lasting_context)
             self._frames_never_hold = frozenset(q.frames_never_hold)
@@ -475,6 +536,10 @@ class Triage:
                 )
         order = sorted(rules.signs, key=lambda s: -s.level.rank)
         self._signs = tuple(order)
+        # Per sign (same order): its `all`, `any` and `none` entries, split for set tests.
+        self._sign_entries = tuple(
+            (_Entries.of(s.all), _Entries.of(s.any), _Entries.of(s.none)) for s in order
+        )
         self._family_rules = tuple(rules.family_by_context)
         for family_rule in self._family_rules:
             unknown = [c for c in family_rule.when if c not in self._concepts]
@@ -878,10 +943,10 @@ class Triage:
         either = present | held_back
         shown = [
             sign
-            for sign in self._signs
-            if all(_has(c, present) for c in sign.all)
-            and (not sign.any or any(_has(c, present) for c in sign.any))
-            and not any(_has(c, present) for c in sign.none)
+            for sign, (all_of, any_of, none_of) in zip(self._signs, self._sign_entries, strict=True)
+            if all_of.all_in(present)
+            and (not sign.any or any_of.any_in(present))
+            and not none_of.any_in(present)
         ]
         fired = [
             sign
@@ -893,8 +958,8 @@ class Triage:
         # pump and no missed doses): the contract calls it routine (a side effect).
         without_context = any(sign not in fired for sign in shown)
         held_emergency = any(
-            all(_has(c, either) for c in sign.all) and any(_has(c, held_back) for c in sign.all)
-            for sign in self._signs
+            all_of.all_in(either) and all_of.any_in(held_back)
+            for sign, (all_of, _, _) in zip(self._signs, self._sign_entries, strict=True)
             if sign.level is Safety.EMERGENCY
         )
         pump = "pump_context" in context
