@@ -273,12 +273,17 @@ def _texts(item: tuple[Any, Any]) -> set[str] | None:
 
 def _sequence_texts(items: list[tuple[Any, Any]]) -> set[str] | None:
     out = {""}
-    for item in items:
-        found = _texts(item)
+    run = ""  # literal characters since the last other item, joined once
+    for op, av in items:
+        if op is _c.LITERAL:
+            run += chr(av)
+            continue
+        found = _texts((op, av))
         if found is None or len(out) * len(found) > _MANY:
             return None
-        out = {a + b for a in out for b in found}
-    return out
+        out = {a + run + b for a in out for b in found}
+        run = ""
+    return {a + run for a in out}
 
 
 def _leading_literals(
@@ -393,9 +398,10 @@ def _no_newline(items: list[tuple[Any, Any]]) -> bool:
     return True
 
 
-def _literal_finder(needs: Mapping[str, tuple[str, ...] | None]) -> Any:
-    """One Aho-Corasick automaton over every concept's required strings; each string found
-    in a message gives the concepts that need it (None when no concept has such strings)."""
+def literal_finder(needs: Mapping[str, Iterable[str] | None]) -> Any:
+    """One Aho-Corasick automaton over the required strings of many patterns (a concept, a
+    qualifier, a guard's shape: `needs` maps a name to its strings); each string found in a
+    message gives the names that need it. None when there are no such strings."""
     by_literal: dict[str, list[str]] = {}
     for name, literals in needs.items():
         for literal in literals or ():
@@ -440,7 +446,7 @@ class _Qualifier:
         sets = [required_literals(p) for p in patterns]
         literals = tuple({lit for found in sets if found for lit in found})
         unknown = any(x is None for x in sets)  # a pattern with no such strings: always search
-        self._finder = None if unknown else _literal_finder({"": literals})
+        self._finder = None if unknown else literal_finder({"": literals})
 
     def search(self, text: str) -> re.Match[str] | None:
         if self._finder is not None and next(self._finder.iter(text), None) is None:
@@ -488,7 +494,7 @@ class Triage:
                 if all(_within_line(p) for p in parsed):
                     within_lines.add(name)
             self._always = frozenset(n for n, needs in self._needs.items() if needs is None)
-            self._finder = _literal_finder(self._needs)
+            self._finder = literal_finder(self._needs)
             self._within_lines = frozenset(within_lines)
             self._exclusions = {
                 name: [_compile(p[4:]) for p in patterns if p.startswith("NOT ")]

@@ -118,7 +118,7 @@ def _profile(value: Any) -> Profile | None:
 
 def parse(line: str) -> tuple[dict[str, Any], Profile | None]:
     """The object of one line and its profile; raises `BadLine`."""
-    if "[" in line or "{" in line:
+    if line.count("[") + line.count("{") > MAX_DEPTH:  # fewer cannot nest too deep
         _depth_first(line)
     try:
         row: Any = json.loads(line, parse_constant=_no_constant, parse_float=_finite)
