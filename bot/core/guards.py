@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.core.triage import required_literals
+from bot.core.triage import literal_finder, required_literals
 from bot.loading import DataError, load_yaml_model
 
 _GAP = r"(?:\S+ ){0,3}"
@@ -59,6 +59,10 @@ class Guards:
         self._dosing = [
             (_compile_any([p], where), required_literals(p)) for p in rules.personal_dosing
         ]
+        # Those strings, each with the shapes that need it, all looked for in one pass.
+        self._dosing_finder = literal_finder(
+            {str(i): needs for i, (_, needs) in enumerate(self._dosing)}
+        )
         self._lifting = _compile_any(rules.rule_lifting, where) if rules.rule_lifting else None
         self._general = (
             _compile_any(rules.general_question, where) if rules.general_question else None
@@ -74,11 +78,14 @@ class Guards:
 
     def check(self, normalised_text: str) -> GuardResult:
         words = set(normalised_text.split())
+        found: set[str] = set()  # the shapes whose strings are in the message
+        if self._dosing_finder is not None:
+            for _, shapes in self._dosing_finder.iter(normalised_text):
+                found.update(shapes)
         return GuardResult(
             personal_dosing=any(
-                (needs is None or any(map(normalised_text.__contains__, needs)))
-                and rx.search(normalised_text)
-                for rx, needs in self._dosing
+                (needs is None or str(i) in found) and rx.search(normalised_text)
+                for i, (rx, needs) in enumerate(self._dosing)
             ),
             general_question=bool(self._general and self._general.search(normalised_text)),
             rule_lifting=bool(self._lifting and self._lifting.search(normalised_text)),

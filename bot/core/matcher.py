@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz import fuzz, process
 
@@ -153,20 +154,31 @@ class Matcher:
         reach = w.fuzzy / w.learned if w.learned else 1.0
         top = learned[ranked[0]] if ranked else 0.0
         likeliest = [i for i in ranked if learned[i] >= top - reach]
+        # Each scorer compares the message with all their examples in one call.
+        strings = [e for i in likeliest for e in self._examples.get(i, [])]
+        by_scorer = [
+            process.cdist([query], strings, scorer=scorer, dtype=np.float64)[0].tolist()
+            if strings
+            else []
+            for scorer in (fuzz.token_set_ratio, fuzz.token_sort_ratio)
+        ]
+        first = 0
         for intent_id in likeliest:
-            strings = self._examples.get(intent_id, [])
-            scores = [0.0] * len(strings)
-            for scorer in (fuzz.token_set_ratio, fuzz.token_sort_ratio):
-                for _, score, pos in process.extract(query, strings, scorer=scorer, limit=None):
-                    scores[pos] += float(score) / 2
+            count = len(self._examples.get(intent_id, []))
+            scores = [0.0] * count
+            for found in by_scorer:
+                for pos, score in enumerate(found[first : first + count]):
+                    scores[pos] += score / 2
             best[intent_id] = scores
+            first += count
         if len(query.split()) <= SHORT:
             ordered = " ".join(sorted(query.split()))
-            for _, score, pos in process.extract(
-                ordered, self._short_strings, scorer=fuzz.ratio, limit=None, score_cutoff=50
-            ):
-                intent_id = self._short[pos][0]
-                best[intent_id].append(float(score))
+            short = process.cdist(
+                [ordered], self._short_strings, scorer=fuzz.ratio, dtype=np.float64, score_cutoff=50
+            )[0].tolist()
+            for pos, score in enumerate(short):
+                if score >= 50:
+                    best[self._short[pos][0]].append(score)
         return {i: sum(sorted(v, reverse=True)[:3]) / 3 for i, v in best.items() if v}
 
     def _key_hits(self, words: list[str]) -> set[str]:

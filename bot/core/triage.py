@@ -11,12 +11,13 @@ import bisect
 import re
 import re._constants as _c
 import re._parser as _parser
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+import ahocorasick
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.core.numbers import CONCEPTS as NUMBER_CONCEPTS
@@ -208,34 +209,113 @@ def _has(entry: str, found: set[str]) -> bool:
     return any(c in found for c in entry.split("|")) if "|" in entry else entry in found
 
 
+@dataclass(frozen=True)
+class _Entries:
+    """A list of a sign's entries (`all`, `any` or `none`), split once for set tests: the
+    plain concepts, and each entry of alternatives ("child|number_young_child")."""
+
+    plain: frozenset[str]
+    alternatives: tuple[frozenset[str], ...]
+
+    @classmethod
+    def of(cls, entries: list[str]) -> _Entries:
+        return cls(
+            frozenset(e for e in entries if "|" not in e),
+            tuple(frozenset(e.split("|")) for e in entries if "|" in e),
+        )
+
+    def all_in(self, found: set[str]) -> bool:
+        """Like all(_has(e, found) for e in entries)."""
+        return self.plain <= found and all(not a.isdisjoint(found) for a in self.alternatives)
+
+    def any_in(self, found: set[str]) -> bool:
+        """Like any(_has(e, found) for e in entries)."""
+        return not self.plain.isdisjoint(found) or any(
+            not a.isdisjoint(found) for a in self.alternatives
+        )
+
+
 def _compile(pattern: str) -> re.Pattern[str]:
     body = pattern.replace("<w>", _GAP)
     return re.compile(rf"(?<![a-z0-9]){body}(?![a-z0-9])")
 
 
-def _leading_literals(items: list[tuple[Any, Any]]) -> set[str] | None:
-    """The literal texts a regex sequence can start with, or None if it can start otherwise."""
-    if not items:
-        return None
-    op, av = items[0]
+_MANY = 64  # at most this many literal texts are followed for one part of a pattern
+
+
+def _texts(item: tuple[Any, Any]) -> set[str] | None:
+    """Every text one parsed item can match, when that is a short list of literal texts
+    ("pump", "(kms|kys)", "[2-8]"), else None."""
+    op, av = item
     if op is _c.LITERAL:
-        text = ""
-        for op2, av2 in items:
-            if op2 is not _c.LITERAL:
-                break
-            text += chr(av2)
-        return {text}
+        return {chr(av)}
+    if op is _c.IN:
+        chars: set[str] = set()
+        for kind, value in av:
+            if kind is _c.LITERAL:
+                chars.add(chr(value))
+            elif kind is _c.RANGE and value[1] - value[0] < _MANY:
+                chars.update(map(chr, range(value[0], value[1] + 1)))
+            else:
+                return None  # a negated set or a category (such as \s or \w): too many texts
+        return chars if len(chars) <= _MANY else None
     if op is _c.SUBPATTERN:
-        return _leading_literals(list(av[3].data))
+        return _sequence_texts(list(av[3].data))
     if op is _c.BRANCH:
         out: set[str] = set()
         for branch in av[1]:
-            found = _leading_literals(list(branch.data))
+            found = _sequence_texts(list(branch.data))
             if found is None:
                 return None
             out |= found
-        return out
+        return out if len(out) <= _MANY else None
     return None
+
+
+def _sequence_texts(items: list[tuple[Any, Any]]) -> set[str] | None:
+    out = {""}
+    run = ""  # literal characters since the last other item, joined once
+    for op, av in items:
+        if op is _c.LITERAL:
+            run += chr(av)
+            continue
+        found = _texts((op, av))
+        if found is None or len(out) * len(found) > _MANY:
+            return None
+        out = {a + run + b for a in out for b in found}
+        run = ""
+    return {a + run for a in out}
+
+
+def _leading_literals(
+    items: list[tuple[Any, Any]], texts: list[set[str] | None] | None = None
+) -> set[str] | None:
+    """The literal texts a regex sequence can start with, or None if it can start otherwise.
+
+    Items that match only a few literal texts are followed one after the other ("(kms|kys)",
+    "(boob|boobs|breast)"), then the texts the next item starts with, if it is a group.
+    `texts`: each item's `_texts`, when already known."""
+    prefixes = {""}
+    for k, (op, av) in enumerate(items):
+        whole = texts[k] if texts is not None else _texts((op, av))
+        if whole is not None and len(prefixes) * len(whole) <= _MANY:
+            prefixes = {p + w for p in prefixes for w in whole}
+            continue
+        lead: set[str] | None = None
+        if op is _c.SUBPATTERN:
+            lead = _leading_literals(list(av[3].data))
+        elif op is _c.BRANCH:
+            lead = set()
+            for branch in av[1]:
+                found = _leading_literals(list(branch.data))
+                if found is None:
+                    lead = None
+                    break
+                lead |= found
+        if lead is not None and len(prefixes) * len(lead) <= _MANY:
+            prefixes = {p + w for p in prefixes for w in lead}
+        break
+    return prefixes if prefixes != {""} else None
 
 
 def required_literals(pattern: str) -> frozenset[str] | None:
@@ -244,21 +324,96 @@ def required_literals(pattern: str) -> frozenset[str] | None:
     Used only to skip regex scans that cannot match: a message containing none of a concept's
     required strings cannot match it. Derived from the parsed pattern, so it is always sound.
     """
-    items = list(_parser.parse(pattern.replace("<w>", _GAP)).data)
+    return _required_literals(_parse(pattern))
+
+
+def _parse(pattern: str) -> Any:
+    return _parser.parse(pattern.replace("<w>", _GAP))
+
+
+def _required_literals(parsed: Any) -> frozenset[str] | None:
+    """`required_literals` of a pattern already parsed (`_parse`)."""
+    items = list(parsed.data)
+    texts = [_texts(item) for item in items]  # once, not once per place a sequence starts
     best: set[str] | None = None
     for k, (op, av) in enumerate(items):
         if op in (_c.ASSERT, _c.ASSERT_NOT, _c.AT):
             continue
+        if k and texts[k - 1] is not None:
+            continue  # the sequence from the literal before this one already starts here
         if op in (_c.MAX_REPEAT, _c.MIN_REPEAT):
             if av[0] < 1:
                 continue
             found = _leading_literals(list(av[2].data))
         else:
-            found = _leading_literals(items[k:])
+            found = _leading_literals(items[k:], texts[k:])
         shortest = min((len(x) for x in found), default=0) if found else 0
         if shortest >= 2 and (best is None or shortest > min(len(x) for x in best)):
             best = found
     return frozenset(best) if best else None
+
+
+# What a pattern may hold and still never match a newline (anything else: assume it may).
+_LINE_CATEGORIES = {_c.CATEGORY_DIGIT, _c.CATEGORY_WORD, _c.CATEGORY_NOT_SPACE}
+_LINE_ASSERTIONS = {_c.AT_BOUNDARY, _c.AT_NON_BOUNDARY}
+
+
+def _within_line(parsed: Any) -> bool:
+    """True when no match of a pattern (parsed by `_parse`), look-arounds included, can hold
+    or test a newline (so its matches in a message lie within one sentence); unsure means
+    False."""
+    if parsed.state.flags & _c.SRE_FLAG_DOTALL:
+        return False
+    return _no_newline(list(parsed.data))
+
+
+def _no_newline(items: list[tuple[Any, Any]]) -> bool:
+    for op, av in items:
+        if op is _c.LITERAL:
+            ok = av != ord("\n")
+        elif op is _c.ANY:
+            ok = True  # "." without DOTALL (checked above)
+        elif op is _c.IN:
+            ok = all(
+                (o is _c.LITERAL and a != ord("\n"))
+                or (o is _c.RANGE and not a[0] <= ord("\n") <= a[1])
+                or (o is _c.CATEGORY and a in _LINE_CATEGORIES)
+                for o, a in av
+            )
+        elif op is _c.AT:
+            ok = av in _LINE_ASSERTIONS
+        elif op is _c.SUBPATTERN:
+            ok = _no_newline(list(av[3].data))
+        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT, _c.POSSESSIVE_REPEAT):
+            ok = _no_newline(list(av[2].data))
+        elif op in (_c.ASSERT, _c.ASSERT_NOT):
+            ok = _no_newline(list(av[1].data))
+        elif op is _c.ATOMIC_GROUP:
+            ok = _no_newline(list(av.data))
+        elif op is _c.BRANCH:
+            ok = all(_no_newline(list(b.data)) for b in av[1])
+        else:
+            ok = False  # NOT_LITERAL, back-references, conditionals: not worth the risk
+        if not ok:
+            return False
+    return True
+
+
+def literal_finder(needs: Mapping[str, Iterable[str] | None]) -> Any:
+    """One Aho-Corasick automaton over the required strings of many patterns (a concept, a
+    qualifier, a guard's shape: `needs` maps a name to its strings); each string found in a
+    message gives the names that need it. None when there are no such strings."""
+    by_literal: dict[str, list[str]] = {}
+    for name, literals in needs.items():
+        for literal in literals or ():
+            by_literal.setdefault(literal, []).append(name)
+    if not by_literal:
+        return None
+    finder = ahocorasick.Automaton()
+    for literal, names in by_literal.items():
+        finder.add_word(literal, tuple(names))
+    finder.make_automaton()
+    return finder
 
 
 def _compile_named(patterns: list[str], prefix: str) -> re.Pattern[str]:
@@ -280,6 +435,27 @@ class _LocalMatch:
 def _compile_any(patterns: Iterable[str]) -> re.Pattern[str]:
     joined = "|".join(f"(?:{p.replace('<w>', _GAP)})" for p in patterns)
     return re.compile(rf"(?<![a-z0-9])(?:{joined})(?![a-z0-9])")
+
+
+class _Qualifier:
+    """A qualifier's patterns as one regex, searched only when the text holds one of the
+    strings every match needs (`required_literals`, all looked for in one pass): the same
+    result as searching always, without the scans that cannot match."""
+
+    def __init__(self, patterns: list[str]) -> None:
+        self._regex = _compile_any(patterns)
+        sets = [required_literals(p) for p in patterns]
+        literals = tuple({lit for found in sets if found for lit in found})
+        unknown = any(x is None for x in sets)  # a pattern with no such strings: always search
+        self._finder = None if unknown else literal_finder({"": literals})
+
+    def search(self, text: str) -> re.Match[str] | None:
+        if self._finder is not None and next(self._finder.iter(text), None) is None:
+            return None
+        return self._regex.search(text)
+
+    def sub(self, replace: Any, text: str) -> str:
+        return self._regex.sub(replace, text)
 
 
 @dataclass(frozen=True)
@@ -310,27 +486,34 @@ class Triage:
             }
             # Per concept, strings of which any match must contain one (None: always scan).
             self._needs: dict[str, tuple[str, ...] | None] = {}
+            within_lines: set[str] = set()  # concepts whose matches never cross a newline
             for name, patterns in rules.concepts.items():
-                sets = [required_literals(p) for p in patterns if not p.startswith("NOT ")]
+                parsed = [_parse(p) for p in patterns if not p.startswith("NOT ")]
+                sets = [_required_literals(p) for p in parsed]
                 literals = {lit for found in sets if found for lit in found}
                 self._needs[name] = None if any(x is None for x in sets) else tuple(literals)
+                if all(_within_line(p) for p in parsed):
+                    within_lines.add(name)
+            self._always = frozenset(n for n, needs in self._needs.items() if needs is None)
+            self._finder = literal_finder(self._needs)
+            self._within_lines = frozenset(within_lines)
             self._exclusions = {
                 name: [_compile(p[4:]) for p in patterns if p.startswith("NOT ")]
                 for name, patterns in rules.concepts.items()
             }
-            self._hypothetical = _compile_any(q.hypothetical)
-            self._present = _compile_any(q.present)
-            self._history = _compile_any(q.history)
-            self._still = _compile_any(q.still_happening)
-            self._happening_now = _compile_any(q.happening_now)
-            self._idioms = _compile_any(q.idioms) if q.idioms else None
-            self._plans = _compile_any(q.plans) if q.plans else None
+            self._hypothetical = _Qualifier(q.hypothetical)
+            self._present = _Qualifier(q.present)
+            self._history = _Qualifier(q.history)
+            self._still = _Qualifier(q.still_happening)
+            self._happening_now = _Qualifier(q.happening_now)
+            self._idioms = _Qualifier(q.idioms) if q.idioms else None
+            self._plans = _Qualifier(q.plans) if q.plans else None
             self._plans_are_signs = frozenset(q.plans_are_signs)
-            self._all_clear = _compile_any(q.all_clear) if q.all_clear else None
-            self._now = _compile_any(q.now) if q.now else None
+            self._all_clear = _Qualifier(q.all_clear) if q.all_clear else None
+            self._now = _Qualifier(q.now) if q.now else None
             self._present_tense = frozenset(q.present_tense)
             self._never_cleared = frozenset(q.never_cleared)
-            self._first_person = _compile_any(q.first_person) if q.first_person else None
+            self._first_person = _Qualifier(q.first_person) if q.first_person else None
             self._first_person_keeps = frozenset(q.first_person_keeps)
             self._lasting = frozenset(q.lasting_context)
             self._frames_never_hold = frozenset(q.frames_never_hold)
@@ -362,6 +545,10 @@ class Triage:
                 )
         order = sorted(rules.signs, key=lambda s: -s.level.rank)
         self._signs = tuple(order)
+        # Per sign (same order): its `all`, `any` and `none` entries, split for set tests.
+        self._sign_entries = tuple(
+            (_Entries.of(s.all), _Entries.of(s.any), _Entries.of(s.none)) for s in order
+        )
         self._family_rules = tuple(rules.family_by_context)
         for family_rule in self._family_rules:
             unknown = [c for c in family_rule.when if c not in self._concepts]
@@ -581,9 +768,14 @@ class Triage:
     # -- assessment -----------------------------------------------------------------------
 
     def _matches(
-        self, name: str, full: str, numbers: dict[str, list[tuple[int, int]]]
+        self,
+        name: str,
+        full: str,
+        numbers: dict[str, list[tuple[int, int]]],
+        span: tuple[int, int],
     ) -> Iterator[tuple[int, int, str]]:
-        """A concept's matches in the message, in order: its word patterns, or its numbers."""
+        """A concept's matches in the message, in order: its word patterns (searched in `span`
+        only, see `_candidates`), or its numbers."""
         if name in numbers:
             for start, end in numbers[name]:
                 yield start, end, name
@@ -591,10 +783,7 @@ class Triage:
         regex = self._combined.get(name)
         if regex is None:
             return
-        needs = self._needs[name]
-        if needs is not None and not any(map(full.__contains__, needs)):
-            return  # none of the strings every match needs: the scan cannot match
-        for m in regex.finditer(full):
+        for m in regex.finditer(full, *span):
             yield m.start(), m.end(), m.lastgroup or ""
 
     def _frame_elsewhere(self, sentence: str, match: _LocalMatch) -> bool:
@@ -608,6 +797,40 @@ class Triage:
         frame the sentence began with ("what is the point any more, I ...")."""
         near = self._clause_before(sentence, match.start)[-3:] + match.text.split()
         return bool(_FIRST_PERSON_WORDS & set(near))
+
+    def _candidates(self, full: str, starts: list[int]) -> dict[str, tuple[int, int]]:
+        """The concepts whose patterns can match the message, each with the part of the
+        message its scan needs.
+
+        A concept can match only if the message holds one of the strings every match of
+        theirs needs (`required_literals`; all found in one pass over the message), or if it
+        has no such strings; every other concept's scan would find nothing. A concept whose
+        patterns cannot cross a newline (`_within_lines`) can match only in the sentences
+        that hold one of its strings: its scan runs from the first such sentence to the end
+        of the last (with that newline, so a look-ahead sees what it would see in the whole
+        message; a look-behind sees the whole message anyway).
+        """
+        whole = (0, len(full))
+        spans = dict.fromkeys(self._always, whole)
+        if self._finder is None:
+            return spans
+        if len(starts) == 1:
+            for _, names in self._finder.iter(full):
+                for name in names:
+                    spans[name] = whole
+            return spans
+        first: dict[str, int] = {}
+        last: dict[str, int] = {}
+        for end, names in self._finder.iter(full):
+            line = bisect.bisect_right(starts, end) - 1
+            for name in names:
+                first.setdefault(name, line)
+                last[name] = line
+        ends = [*starts[1:], len(full)]  # each sentence's end, with its newline
+        for name, line in first.items():
+            lines = name in self._within_lines and name not in spans
+            spans[name] = (starts[line], ends[last[name]]) if lines else whole
+        return spans
 
     def _about_oneself(self, sentence: str) -> bool:
         return bool(self._first_person and self._first_person.search(sentence))
@@ -651,8 +874,12 @@ class Triage:
         numbers: dict[str, list[tuple[int, int]]] = {}
         for finding in read_numbers(full):
             numbers.setdefault(finding.concept, []).append((finding.start, finding.end))
+        candidates = self._candidates(full, starts)
         for name in self._concept_order:
-            for start, end, pattern in self._matches(name, full, numbers):
+            span = candidates.get(name)
+            if span is None and name not in numbers:
+                continue  # none of the strings every match needs: a scan cannot match
+            for start, end, pattern in self._matches(name, full, numbers, span or (0, 0)):
                 index = bisect.bisect_right(starts, start) - 1
                 text, base = texts[index], starts[index]
                 local = _LocalMatch(start - base, end - base, full[start:end], pattern)
@@ -749,10 +976,10 @@ class Triage:
         either = present | held_back
         shown = [
             sign
-            for sign in self._signs
-            if all(_has(c, present) for c in sign.all)
-            and (not sign.any or any(_has(c, present) for c in sign.any))
-            and not any(_has(c, present) for c in sign.none)
+            for sign, (all_of, any_of, none_of) in zip(self._signs, self._sign_entries, strict=True)
+            if all_of.all_in(present)
+            and (not sign.any or any_of.any_in(present))
+            and not none_of.any_in(present)
         ]
         fired = [
             sign
@@ -764,8 +991,8 @@ class Triage:
         # pump and no missed doses): the contract calls it routine (a side effect).
         without_context = any(sign not in fired for sign in shown)
         held_emergency = any(
-            all(_has(c, either) for c in sign.all) and any(_has(c, held_back) for c in sign.all)
-            for sign in self._signs
+            all_of.all_in(either) and all_of.any_in(held_back)
+            for sign, (all_of, _, _) in zip(self._signs, self._sign_entries, strict=True)
             if sign.level is Safety.EMERGENCY
         )
         pump = "pump_context" in context

@@ -118,7 +118,7 @@ def _profile(value: Any) -> Profile | None:
 
 def parse(line: str) -> tuple[dict[str, Any], Profile | None]:
     """The object of one line and its profile; raises `BadLine`."""
-    if "[" in line or "{" in line:
+    if line.count("[") + line.count("{") > MAX_DEPTH:  # fewer cannot nest too deep
         _depth_first(line)
     try:
         row: Any = json.loads(line, parse_constant=_no_constant, parse_float=_finite)
@@ -153,7 +153,8 @@ def answer(engine: Engine, number: int, line: str) -> str:
     return dump({**row, **engine.classify(row["text"], profile).to_json()})
 
 
-READ_SIZE = 1 << 16  # bytes asked of the operating system at a time
+READ_SIZE = 1 << 16  # bytes asked of the operating system at a time (a Linux pipe's size)
+FULL_READ_WAIT = 0.05  # seconds to wait for more after a read that filled READ_SIZE
 BATCH = 4096  # lines gathered at most before they are answered
 PARALLEL_FROM = 512  # lines waiting at once before worker processes are used
 SLICE = 256  # lines one worker answers per task
@@ -170,10 +171,10 @@ def _answer(task: tuple[int, list[str]]) -> str:
     return "".join(f"{text}\n" for text in out if text is not None)
 
 
-def _waiting(fd: int) -> bool:
-    """Whether more input can be read now without blocking."""
+def _waiting(fd: int, wait: float = 0.0) -> bool:
+    """Whether more input can be read now without blocking (or within `wait` seconds)."""
     try:
-        return bool(select.select([fd], [], [], 0)[0])
+        return bool(select.select([fd], [], [], wait)[0])
     except (OSError, ValueError):
         return False
 
@@ -206,7 +207,12 @@ def _lines(source: BinaryIO) -> Iterator[list[str]]:
                 if lines:
                     yield lines  # the good lines before it are answered first
                 raise
-        if lines and (not chunk or len(lines) >= BATCH or not _waiting(fd)):
+        # A read that filled the whole buffer means a writer is ahead of us (a pipe holds 64
+        # KiB): wait a moment for its next lines, so that a large input is answered in large
+        # batches on every core, not in pipe-sized pieces in one process. A program that
+        # writes a line and waits for its answer never fills the buffer: no wait for it.
+        ahead = FULL_READ_WAIT if len(chunk) >= READ_SIZE else 0.0
+        if lines and (not chunk or len(lines) >= BATCH or not _waiting(fd, ahead)):
             yield lines
             number += len(lines)
             lines = []
