@@ -176,14 +176,17 @@ class Engine:
     def _classify(self, text: str, profile: Profile | None) -> Decision:
         return self.decide(self.analyse(text, profile))
 
+    def model_words(self, normalised_text: str) -> tuple[str, ...]:
+        """The words the learned second opinion reads, in training and in use: the normalised
+        text with its idioms taken out ("this form is killing me") and no punctuation."""
+        plain = self.triage.without_idioms(normalised_text)
+        return tuple(t for t in plain.split() if t not in PUNCTUATION)
+
     def analyse(self, text: str, profile: Profile | None = None) -> Analysis:
         """Everything the decision needs, before thresholds are applied (used by calibration)."""
         normalised = self.normaliser.normalise(text)
-        plain = self.triage.without_idioms(normalised.text)
-        tokens = normalised.tokens if plain is normalised.text else tuple(plain.split())
-        words = [t for t in tokens if t not in PUNCTUATION]
         route, role = (profile.route, profile.role) if profile else (None, None)
-        opinion = self.learned.opinion(words, route, role)
+        opinion = self.learned.opinion(list(self.model_words(normalised.text)), route, role)
         return Analysis(
             text=text,
             triage=self.triage.assess(normalised.text, profile),
@@ -203,16 +206,17 @@ class Engine:
         g = analysis.guard
         op = analysis.opinion
         limits = self.learned.thresholds
+        off_topic = op.out_of_scope >= limits["out_of_scope"]
         dosing = g.personal_dosing or op.dosing >= limits["dosing"]
         safety = self._safety(analysis.triage, op, analysis.words, dosing)
         return self._decide(
             analysis.text,
             safety,
-            g.personal_dosing or self._learned_dosing(analysis, safety.level),
+            g.personal_dosing or self._learned_dosing(analysis, safety.level, off_topic),
             g.domain,
             g.baclofen_angle,
             g.other_topic,
-            op.out_of_scope >= limits["out_of_scope"],
+            off_topic,
             g.third_person,
             self.matcher.mix(analysis.components, weights),
             analysis.language,
@@ -221,7 +225,7 @@ class Engine:
         )
 
     def _safety(
-        self, rules: TriageResult, op: Opinion, words: int, dosing_request: bool = False
+        self, rules: TriageResult, op: Opinion, words: int, dosing_request: bool
     ) -> TriageResult:
         """The safety call: the rules' level, raised (never lowered) by the learned opinion.
 
@@ -268,17 +272,13 @@ class Engine:
             learned=True,
         )
 
-    def _learned_dosing(self, analysis: Analysis, level: Safety) -> bool:
+    def _learned_dosing(self, analysis: Analysis, level: Safety, off_topic: bool) -> bool:
         """The learned model's view that this is a personal dosing request: only for routine
-        messages (a danger leads with its safety reply and the answer that fits it), and only
+        messages (a danger leads with its safety reply and the answer that fits it), never for
+        an off-topic message with none of our words ("what should I have for dinner"), and only
         when very sure if the question is asked in general."""
-        if level is not Safety.ROUTINE:
+        if level is not Safety.ROUTINE or (off_topic and not analysis.guard.domain):
             return False
-        if (
-            not analysis.guard.domain
-            and analysis.opinion.out_of_scope >= (self.learned.thresholds["out_of_scope"])
-        ):
-            return False  # "what should I have for dinner": no word of ours, and off topic
         bar = GENERAL_DOSING_BAR if analysis.guard.general_question else None
         return analysis.opinion.dosing >= (bar or self.learned.thresholds["dosing"])
 

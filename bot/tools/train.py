@@ -24,7 +24,6 @@ import numpy as np
 from bot.core import learned
 from bot.core.engine import Engine
 from bot.core.learned import BINARY_HEADS, MODEL_FILE, LearnedModel, features
-from bot.core.normalize import PUNCTUATION
 from bot.paths import data_dir
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,9 +87,8 @@ def digest(files: Sequence[Path]) -> str:
 
 
 def _words(engine: Engine, text: str) -> tuple[str, ...]:
-    """The words the model reads, as the engine gives them to it: idioms taken out."""
-    plain = engine.triage.without_idioms(engine.normaliser.normalise(text).text)
-    return tuple(t for t in plain.split() if t not in PUNCTUATION)
+    """The words the model reads, exactly as the engine gives them to it."""
+    return engine.model_words(engine.normaliser.normalise(text).text)
 
 
 def load_rows(engine: Engine, files: Sequence[Path]) -> list[Row]:
