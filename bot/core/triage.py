@@ -353,6 +353,17 @@ def _required_literals(parsed: Any) -> frozenset[str] | None:
     return frozenset(best) if best else None
 
 
+def _all_needed(sets: Iterable[frozenset[str] | None]) -> tuple[str, ...] | None:
+    """The strings of which any match of several patterns must contain one (each pattern's
+    `required_literals`), or None when a pattern has none (its scan can never be skipped)."""
+    out: set[str] = set()
+    for found in sets:
+        if found is None:
+            return None
+        out |= found
+    return tuple(out)
+
+
 # What a pattern may hold and still never match a newline (anything else: assume it may).
 _LINE_CATEGORIES = {_c.CATEGORY_DIGIT, _c.CATEGORY_WORD, _c.CATEGORY_NOT_SPACE}
 _LINE_ASSERTIONS = {_c.AT_BOUNDARY, _c.AT_NON_BOUNDARY}
@@ -444,10 +455,8 @@ class _Qualifier:
 
     def __init__(self, patterns: list[str]) -> None:
         self._regex = _compile_any(patterns)
-        sets = [required_literals(p) for p in patterns]
-        literals = tuple({lit for found in sets if found for lit in found})
-        unknown = any(x is None for x in sets)  # a pattern with no such strings: always search
-        self._finder = None if unknown else literal_finder({"": literals})
+        needed = _all_needed(required_literals(p) for p in patterns)
+        self._finder = None if needed is None else literal_finder({"": needed})
 
     def search(self, text: str) -> re.Match[str] | None:
         if self._finder is not None and next(self._finder.iter(text), None) is None:
@@ -489,9 +498,7 @@ class Triage:
             within_lines: set[str] = set()  # concepts whose matches never cross a newline
             for name, patterns in rules.concepts.items():
                 parsed = [_parse(p) for p in patterns if not p.startswith("NOT ")]
-                sets = [_required_literals(p) for p in parsed]
-                literals = {lit for found in sets if found for lit in found}
-                self._needs[name] = None if any(x is None for x in sets) else tuple(literals)
+                self._needs[name] = _all_needed(_required_literals(p) for p in parsed)
                 if all(_within_line(p) for p in parsed):
                     within_lines.add(name)
             self._always = frozenset(n for n, needs in self._needs.items() if needs is None)
@@ -786,6 +793,18 @@ class Triage:
         for m in regex.finditer(full, *span):
             yield m.start(), m.end(), m.lastgroup or ""
 
+    def _kept_in_a_frame(self, name: str, sentence: str, match: _LocalMatch) -> bool:
+        """A sign a hypothetical or general frame does not hold back: the concepts listed in
+        `frames_never_hold`, and self-harm words (`first_person_keeps`) said about oneself, in
+        the first person, or in another clause than the frame."""
+        if name in self._frames_never_hold:
+            return True
+        return name in self._first_person_keeps and (
+            self._about_oneself(sentence)
+            or self._said_as_i(sentence, match)
+            or self._frame_elsewhere(sentence, match)
+        )
+
     def _frame_elsewhere(self, sentence: str, match: _LocalMatch) -> bool:
         """The sentence's frame is in another clause than the match ("how do I turn off my
         reminders, I won't be needing them"): for self-harm words, it frames nothing."""
@@ -921,15 +940,7 @@ class Triage:
                     first_frame[index] < local.start  # a frame starting the sign is its words
                     and not present_now[index]
                     and not happening_now
-                    and not (
-                        name in self._first_person_keeps
-                        and (
-                            self._about_oneself(text)
-                            or self._said_as_i(text, local)
-                            or self._frame_elsewhere(text, local)
-                        )
-                    )
-                    and name not in self._frames_never_hold
+                    and not self._kept_in_a_frame(name, text, local)
                 ):
                     held_back.add(name)
                     continue
