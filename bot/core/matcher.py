@@ -71,6 +71,7 @@ Signals = tuple[float, float, float]  # learned, fuzzy, key terms
 
 FUZZY_INTENTS = 4  # how many of the likeliest intents (by the learned model) rapidfuzz compares
 SHORT = 6  # words: a short message is also compared with every short example
+SHORT_CUTOFF = 50  # a short example counts only from this similarity up
 
 
 def _plain(tokens: Iterable[str]) -> str:
@@ -174,10 +175,14 @@ class Matcher:
         if len(query.split()) <= SHORT:
             ordered = " ".join(sorted(query.split()))
             short = process.cdist(
-                [ordered], self._short_strings, scorer=fuzz.ratio, dtype=np.float64, score_cutoff=50
+                [ordered],
+                self._short_strings,
+                scorer=fuzz.ratio,
+                dtype=np.float64,
+                score_cutoff=SHORT_CUTOFF,
             )[0].tolist()
             for pos, score in enumerate(short):
-                if score >= 50:
+                if score >= SHORT_CUTOFF:  # below the cutoff cdist gives 0
                     best[self._short[pos][0]].append(score)
         return {i: sum(sorted(v, reverse=True)[:3]) / 3 for i, v in best.items() if v}
 

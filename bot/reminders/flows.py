@@ -781,7 +781,7 @@ class ReminderFlows:
         if result.outcome == "snooze_too_close" and result.when is not None:
             skip = self._b("skip_this_one", f"ack:skip:{result.occurrence_id}")
             time = result.when.astimezone(ZoneInfo(ctx.zone)).strftime("%H:%M")
-            gap = str(int(SNOOZE_GAP.total_seconds() // 3600))
+            gap = _hours(SNOOZE_GAP)
             return FlowResult(
                 [self._prompt("ack_snooze_too_close", (skip,), time=time, hours=gap)], state
             )
@@ -910,8 +910,7 @@ class ReminderFlows:
             new_date = self._b("new_date", f"rp:newdate:{item.plan_id}")
             if rule.level >= Level.EMERGENCY:
                 return (done, new_date)  # the pump may be empty: nothing to put off
-            hours = str(int(LATER.total_seconds() // 3600))
-            return (done, new_date, self._b("later", f"ack:later:{occ}", hours=hours))
+            return (done, new_date, self._b("later", f"ack:later:{occ}", hours=_hours(LATER)))
         if item.to_caregiver:
             return ()
         if item.kind == "taper_check":
@@ -940,3 +939,8 @@ class Wording:
 
     def render(self, item: Outgoing) -> list[Message]:
         return self.flows.render(item, self.number_for(item.person.region or ""))
+
+
+def _hours(span: dt.timedelta) -> str:
+    """A whole number of hours, as the reminder texts show it ("2")."""
+    return str(int(span.total_seconds() // 3600))

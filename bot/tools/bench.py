@@ -94,18 +94,12 @@ def _run_measured(args: list[str], stdin: str) -> tuple[str, int, float]:
     return "".join(chunks), proc.returncode, usage.ru_maxrss / 1024
 
 
-def throughput(texts: list[str], n: int, distinct: bool) -> tuple[float, float, float]:
-    """Messages per second of `classify --jsonl` (whole process), wall seconds, peak RSS MB
-    of the classify process itself (its worker processes are forked copies that share its
-    memory pages; each is measured by the same wait4 call only for the parent).
-
-    `distinct`: every line is a new message (a number is appended), so no decision is reused.
-    """
-    lines = "".join(
-        json.dumps({"id": i, "text": texts[i % len(texts)] + (f" ({i})" if distinct else "")})
-        + "\n"
-        for i in range(n)
-    )
+def throughput(texts: list[str], n: int) -> tuple[float, float, float]:
+    """Messages per second of `classify --jsonl` (whole process) over `n` lines cycling
+    `texts`, wall seconds, peak RSS MB of the classify process itself (its worker processes
+    are forked copies that share its memory pages; each is measured by the same wait4 call
+    only for the parent). With `n` or more texts every line is a new message."""
+    lines = "".join(json.dumps({"id": i, "text": texts[i % len(texts)]}) + "\n" for i in range(n))
     start = time.perf_counter()
     out, status, peak = _run_measured([sys.executable, "-m", "bot", "classify", "--jsonl"], lines)
     wall = time.perf_counter() - start
@@ -122,8 +116,8 @@ def main(n: int = 10_000) -> int:
     load = time.perf_counter() - start
     p50, p99, worst = latency(engine, sample, rounds=1)
     boot = startup_seconds()
-    new_rate, new_wall, new_rss = throughput(sample, n, distinct=False)
-    rate, wall, rss = throughput(sample[:500], n, distinct=False)
+    new_rate, new_wall, new_rss = throughput(sample, n)
+    rate, wall, rss = throughput(sample[:500], n)
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print(f"messages: {len(sample)} all different, from tests/data (development, first-sight")
     print("  and training sets) and the public sample")
