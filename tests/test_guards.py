@@ -47,6 +47,19 @@ OUT_OF_SCOPE = [
     "how much vitamin D should people with MS take",
     # everyday chat that looks like a dosing question
     "what should I eat for tea tonight",
+    # another medicine's dose for a child, and phone trouble that reads like "stop it"
+    "how much nurofen can my 4 year old have for a fever",
+    "my iphone screen keeps switching off, how do i stop it",
+]
+
+# A danger the writer says has nothing to do with baclofen: the emergency still leads, and the
+# bot does not pretend it is about baclofen; unless the person in danger takes it, or the
+# danger is one baclofen can cause whoever it is (a child who swallowed tablets).
+DISCLAIMED = [
+    ("nothing to do with baclofen but my neighbour just collapsed in the street", "out_of_scope"),
+    ("sorry, off topic, my brother is having a fit on the kitchen floor", "out_of_scope"),
+    ("wrong place to ask maybe, I'm on baclofen and my chest feels crushed", "answer"),
+    ("not about baclofen, but my son swallowed two of my tablets", "answer"),
 ]
 
 FALLBACK = ["xyz 123", "???", "asdfgh", "🙂"]
@@ -73,6 +86,14 @@ def test_other_subjects_are_out_of_scope(engine: Engine, text: str) -> None:
 def test_nothing_to_match_falls_back(engine: Engine, text: str) -> None:
     decision = engine.classify(text)
     assert (decision.action.value, decision.intent) == ("fallback", None)
+
+
+@pytest.mark.parametrize(("text", "action"), DISCLAIMED)
+def test_a_danger_said_to_be_not_about_baclofen_leads_and_is_out_of_scope(
+    engine: Engine, text: str, action: str
+) -> None:
+    decision = engine.classify(text)
+    assert (decision.safety.value, decision.action.value) == ("emergency", action)
 
 
 def test_an_emergency_still_leads_when_the_person_also_asks_for_a_dose(engine: Engine) -> None:

@@ -213,11 +213,8 @@ class Engine:
             analysis.text,
             safety,
             g.personal_dosing or self._learned_dosing(analysis, safety.level, off_topic),
-            g.domain,
-            g.baclofen_angle,
-            g.other_topic,
+            g,
             off_topic,
-            g.third_person,
             self.matcher.mix(analysis.components, weights),
             analysis.language,
             analysis.words,
@@ -302,11 +299,8 @@ class Engine:
         text: str,
         triage: TriageResult,
         personal_dosing: bool,
-        domain: bool,
-        baclofen_angle: bool,
-        other_topic: bool,
+        guard: GuardResult,
         learned_out_of_scope: bool,
-        third_person: bool,
         ranked: Ranked,
         language: bool,
         words: int,
@@ -336,19 +330,24 @@ class Engine:
                 else ("learned" if triage.learned else "rules"),
                 maybe_now=triage.maybe_now,
                 pump=triage.pump,
-                third_person=third_person,
+                third_person=guard.third_person,
                 options=options,
             )
 
         # Another medicine's dose ("how much vitamin D should MS patients take"): the illness
         # or "dose" alone gives it no baclofen angle.
-        if personal_dosing and not baclofen_angle and other_topic:
+        if personal_dosing and not guard.baclofen_angle and guard.other_topic:
             return decision(Action.OUT_OF_SCOPE, None)
         if personal_dosing:
             topic = top_id if confident and ranked.margin() >= t.clarify_margin else None
             return decision(Action.REFUSE_PERSONAL_DOSING, topic)
         if triage.level is not Safety.ROUTINE:
+            # "nothing to do with baclofen, my mate is fitting": the safety reply leads, and
+            # nothing below it pretends the danger is about baclofen.
+            if guard.not_about_baclofen and triage.family in self.guards.disclaimable:
+                return decision(Action.OUT_OF_SCOPE, None)
             return decision(Action.ANSWER, triage.intent)
+        domain, other_topic = guard.domain, guard.other_topic
         if learned_out_of_scope or (not domain and (other_topic or top_score < t.out_of_scope)):
             if language:
                 return decision(Action.OUT_OF_SCOPE, None)

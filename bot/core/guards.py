@@ -28,6 +28,9 @@ class GuardsFile(BaseModel):
     domain_words: str
     illness_words: str = ""
     other_topics: str
+    not_about_baclofen: list[str] = Field(default_factory=list)
+    disclaimable: list[str] = Field(default_factory=list)
+    takes_baclofen: list[str] = Field(default_factory=list)
 
 
 def _compile_any(patterns: list[str], where: Path) -> re.Pattern[str]:
@@ -47,6 +50,7 @@ class GuardResult:
     baclofen_angle: bool  # a domain word that is not only the illness or "dose" in general
     other_topic: bool  # it names another medicine, device or subject
     third_person: bool  # it is written about someone else ("my son is...")
+    not_about_baclofen: bool = False  # "nothing to do with baclofen, but ..."
 
 
 class Guards:
@@ -71,6 +75,11 @@ class Guards:
         self._domain = frozenset(rules.domain_words.split())
         self._angle = self._domain - frozenset(rules.illness_words.split())
         self._other = frozenset(rules.other_topics.split())
+        self._not_about = (
+            _compile_any(rules.not_about_baclofen, where) if rules.not_about_baclofen else None
+        )
+        self._takes = _compile_any(rules.takes_baclofen, where) if rules.takes_baclofen else None
+        self.disclaimable = frozenset(rules.disclaimable)
 
     @classmethod
     def from_file(cls, path: Path) -> Guards:
@@ -93,4 +102,6 @@ class Guards:
             baclofen_angle=bool(words & self._angle),
             other_topic=bool(words & self._other),
             third_person=bool(self._third_person.search(normalised_text)),
+            not_about_baclofen=bool(self._not_about and self._not_about.search(normalised_text))
+            and not (self._takes and self._takes.search(normalised_text)),
         )

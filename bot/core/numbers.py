@@ -144,6 +144,11 @@ _MANY = [
         rf"in one go|together|all at once|in one hit|within an hour|in an hour|in (?:\d+|a|an|one|"
         rf"two|three|half an) (?:hrs?|hours?|h|minutes|mins))\b"
     ),
+    # "took extra, like 6 extra", "2 extra last night": doses beyond the usual one
+    re.compile(
+        rf"\b{_N}{_NOT_A_STRENGTH} extra(?= ?(?:[,.;!?]|$|{_DOSE_UNIT}|(?:and|just|but|last|"
+        rf"tonight|today|this|by|in|at|on|so|to|now|yesterday|earlier)\b))( doses)?"
+    ),
     # "a week's worth", "3 days of tablets", "two days doses at once"
     re.compile(
         rf"\b(?:a|one|{_N}) (?:days?|weeks?|months?) (?:worth|supply|of (?:\w+ ){{0,2}}"
@@ -151,15 +156,17 @@ _MANY = [
     ),
 ]
 _REGIMEN = re.compile(r"\b(?:a|per|each|every) (?:day|night|morning|evening)\b|\bdaily\b|\btimes\b")
+# A number of days, hours or times is not a dose ("taper over 5 days instead of 2 weeks").
+_NOT_A_DOSE = r"(?! ?(?:days?|weeks?|wks?|hours?|hrs?|minutes?|mins?|months?|years?|times|am|pm)\b)"
 _INSTEAD = re.compile(
     rf"\b{_N} ?(ml|mls|mg|milligrams?|millilitres?|milliliters?|cc|mcg|micrograms?|tsp|"
-    rf"teaspoons?|tablespoons?|tablets?|tabs?)? "
+    rf"teaspoons?|tablespoons?|tablets?|tabs?)?{_NOT_A_DOSE} "
     rf"(?:(?:[\w,/]+ ){{0,4}}?)(?:instead of|rather than|not|when it should be|when it should have "
     rf"been|should have been|should be|not the|when the dose is|but the dose is|dose is|"
     rf"prescribed|supposed to be|is supposed|supposed|meant to be|was meant to be) "
     rf"(?:the |a |his |her |my )?(?:\w+ ){{0,2}}?{_N} ?"
     rf"(ml|mls|mg|milligrams?|millilitres?|milliliters?|cc|mcg|micrograms?|tsp|teaspoons?|"
-    rf"tablespoons?|tablets?|tabs?)?\b"
+    rf"tablespoons?|tablets?|tabs?)?\b{_NOT_A_DOSE}"
 )
 _TIMES = re.compile(
     r"\b(?:(\d+|two|three|four|five|six|seven|eight|nine|ten|twenty|hundred) ?(?:x|times)) "
@@ -292,7 +299,10 @@ def _dose_counts(text: str) -> Iterator[Finding]:
             after = text[m.end() : m.end() + 24]
             if count is None or count > 500 or _REGIMEN.search(span + after):
                 continue
-            doses = re.search(r"\b(doses?|sachets?)\b", span) is not None
+            extra = re.search(r"\bextra\b", span) is not None
+            if extra:
+                count += 1  # "2 extra": three doses in all
+            doses = extra or re.search(r"\b(doses?|sachets?)\b", span) is not None
             if count >= (3 if doses else 4):
                 yield Finding("number_many_doses", m.start(), m.end())
             elif count >= 2 and doses:

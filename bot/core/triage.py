@@ -78,6 +78,7 @@ class QualifierModel(BaseModel):
     plans: list[str] = Field(default_factory=list)
     plans_are_signs: list[str] = Field(default_factory=list)
     all_clear: list[str] = Field(default_factory=list)
+    false_alarm: list[str] = Field(default_factory=list)
     now: list[str] = Field(default_factory=list)
     present_tense: list[str] = Field(default_factory=list)
     never_cleared: list[str] = Field(default_factory=list)
@@ -90,6 +91,10 @@ class QualifierModel(BaseModel):
     # pump": the rash is negated, not the pump).
     lasting_context: list[str] = Field(default_factory=list)
     frames_never_hold: list[str] = Field(default_factory=list)
+    # A keyword search that ends with its question ("autonomic dysreflexia what is it"): in a
+    # sentence that names no one (`names_someone`), the question frames the whole sentence.
+    asked_after: list[str] = Field(default_factory=list)
+    names_someone: list[str] = Field(default_factory=list)
     narrow_negation: list[str] = Field(default_factory=list)
     narrow_negation_gap: list[str] = Field(default_factory=list)
 
@@ -517,6 +522,7 @@ class Triage:
             self._plans = _Qualifier(q.plans) if q.plans else None
             self._plans_are_signs = frozenset(q.plans_are_signs)
             self._all_clear = _Qualifier(q.all_clear) if q.all_clear else None
+            self._false_alarm = _Qualifier(q.false_alarm) if q.false_alarm else None
             self._now = _Qualifier(q.now) if q.now else None
             self._present_tense = frozenset(q.present_tense)
             self._never_cleared = frozenset(q.never_cleared)
@@ -524,6 +530,10 @@ class Triage:
             self._first_person_keeps = frozenset(q.first_person_keeps)
             self._lasting = frozenset(q.lasting_context)
             self._frames_never_hold = frozenset(q.frames_never_hold)
+            self._asked_after = (
+                _Qualifier([f"(?:{p})$" for p in q.asked_after]) if q.asked_after else None
+            )
+            self._names_someone = frozenset(q.names_someone)
             self._narrow = frozenset(q.narrow_negation)
             self._narrow_gap = frozenset(q.narrow_negation_gap)
         except re.error as exc:
@@ -719,7 +729,9 @@ class Triage:
         or a `now` word.
         """
         now = [bool(self._now and self._now.search(t)) for t in texts]
-        clear = any(self._all_clear and self._all_clear.search(t) for t in texts)
+        clear = self._false_alarm_in(texts) or any(
+            self._all_clear and self._all_clear.search(t) for t in texts
+        )
         out: list[bool] = []
         story = False
         for text, is_now in zip(texts, now, strict=True):
@@ -730,6 +742,10 @@ class Triage:
             if self._history.search(text) and not is_now:
                 story = True
         return out
+
+    def _false_alarm_in(self, texts: list[str]) -> bool:
+        """The message says the danger never was ("they were his tic tacs")."""
+        return any(self._false_alarm and self._false_alarm.search(t) for t in texts)
 
     def _in_the_past(
         self, sentence: str, match: _LocalMatch, marks: dict[str, tuple[int | None, bool]]
@@ -851,6 +867,15 @@ class Triage:
             spans[name] = (starts[line], ends[last[name]]) if lines else whole
         return spans
 
+    def _keyword_question(self, sentence: str) -> bool:
+        """Keywords followed by their question, naming no one ("baclofen withdrawal
+        hallucinations how long after stopping"): a search for information, not a report."""
+        return (
+            self._asked_after is not None
+            and self._asked_after.search(sentence) is not None
+            and not self._names_someone & set(sentence.split())
+        )
+
     def _about_oneself(self, sentence: str) -> bool:
         return bool(self._first_person and self._first_person.search(sentence))
 
@@ -888,8 +913,10 @@ class Triage:
         present_now: dict[int, bool] = {}
         first_frame: dict[int, int] = {}
         first_plan: dict[int, int] = {}
+        searched: dict[int, bool] = {}
         full = self._blank_idioms(full)
         told = self._told_as_past(texts)
+        never_was = self._false_alarm_in(texts)
         numbers: dict[str, list[tuple[int, int]]] = {}
         for finding in read_numbers(full):
             numbers.setdefault(finding.concept, []).append((finding.start, finding.end))
@@ -918,7 +945,7 @@ class Triage:
                     and name not in self._lasting
                     and (
                         self._in_the_past(text, local, marks)
-                        or (told[index] and name not in self._never_cleared)
+                        or (told[index] and (never_was or name not in self._never_cleared))
                     )
                 ):
                     held_back.add(name)
@@ -926,6 +953,7 @@ class Triage:
                 if index not in first_frame:
                     frame = self._hypothetical.search(text)
                     first_frame[index] = frame.start() if frame else len(text) + 1
+                    searched[index] = self._keyword_question(text)
                     plan = self._plans.search(text) if self._plans else None
                     first_plan[index] = plan.start() if plan else len(text) + 1
                     present_now[index] = bool(self._present.search(text))
@@ -936,8 +964,13 @@ class Triage:
                 ):
                     held_back.add(name)
                     continue
+                # A frame starting the sign is its words; a search's question frames it all,
+                # except a report of what was taken ("popped a handful ... how long b4 it hits").
+                framed = first_frame[index] < local.start or (
+                    searched[index] and name not in self._never_cleared
+                )
                 if (
-                    first_frame[index] < local.start  # a frame starting the sign is its words
+                    framed
                     and not present_now[index]
                     and not happening_now
                     and not self._kept_in_a_frame(name, text, local)
