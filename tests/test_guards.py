@@ -30,6 +30,14 @@ PERSONAL_DOSING = [
     "my pump is set to 200mcg, should it go up",
 ]
 
+# Not dosing requests, though they share its words: a report of a mistake already made is
+# triage's business; "take" may mean carry; a pregnancy just found out about is a question.
+NOT_DOSING = [
+    "I gave him 5ml instead of 0.5ml by mistake an hour ago",
+    "can I take my baclofen in my hand luggage on the plane",
+    "just found out I'm pregnant, what does that mean for my baclofen?",
+]
+
 GENERAL_DOSING = [
     ("what is the usual starting dose of baclofen", "how_to_take"),
     ("what is the maximum daily dose on the label", "how_to_take"),
@@ -42,6 +50,7 @@ OUT_OF_SCOPE = [
     "is ibuprofen ok with coffee",
     "my insulin pump is beeping, what does that mean",
     "how do I reset my email password",
+    "what dose of keppra should a 30kg child have",
     "who won the football last night",
     # another medicine's dose: the illness alone gives it no baclofen angle
     "how much vitamin D should people with MS take",
@@ -68,6 +77,11 @@ FALLBACK = ["xyz 123", "???", "asdfgh", "🙂"]
 @pytest.mark.parametrize("text", PERSONAL_DOSING)
 def test_personal_dosing_is_declined(engine: Engine, text: str) -> None:
     assert engine.classify(text).action.value == "refuse_personal_dosing"
+
+
+@pytest.mark.parametrize("text", NOT_DOSING)
+def test_reports_and_carrying_are_not_dosing_requests(engine: Engine, text: str) -> None:
+    assert engine.classify(text).action.value != "refuse_personal_dosing"
 
 
 @pytest.mark.parametrize(("text", "intent"), GENERAL_DOSING)

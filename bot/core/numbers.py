@@ -175,7 +175,12 @@ _TIMES = re.compile(
 )
 _AGE = [
     re.compile(r"\b(\d{1,2}) ?(?:yo|y o|yrs?|years?|year|y)(?: old)?\b"),
-    re.compile(r"\b(\d{1,2}) ?(?:months?|mths?|mo|m o|weeks?|wks?|days?)(?: old)?\b"),
+    re.compile(r"\b(\d{1,2}) ?(?:months?|mths?|mo|m o)(?: old)?\b"),
+    # days and weeks are a duration ("stopped 5 days ago") unless said of age
+    re.compile(r"\b(\d{1,2}) ?(?:weeks?|wks?|days?)(?: |-)old\b"),
+    re.compile(
+        r"\b(?:baby|newborn|infant|bub|bubs|baba)(?: is| of)? (\d{1,2}) ?(?:weeks?|wks?|days?)\b"
+    ),
     re.compile(r"\baged? (\d{1,2})\b"),
     re.compile(r"\b(\d{1,2}) ?(?:yo|y o)\b"),
     # "he is 5, not on any meds", "my son (3) ...": a bare small number after a child's pronoun

@@ -448,8 +448,14 @@ class _LocalMatch:
     pattern: str
 
 
+def _followed_by_words(pattern: str) -> str:
+    """A pattern written with a trailing space ("what is a ") means "followed by more words";
+    the space becomes a look-ahead, or the whole-word check after it could never pass."""
+    return pattern[:-1] + "(?= )" if pattern.endswith(" ") else pattern
+
+
 def _compile_any(patterns: Iterable[str]) -> re.Pattern[str]:
-    joined = "|".join(f"(?:{p.replace('<w>', _GAP)})" for p in patterns)
+    joined = "|".join(f"(?:{_followed_by_words(p).replace('<w>', _GAP)})" for p in patterns)
     return re.compile(rf"(?<![a-z0-9])(?:{joined})(?![a-z0-9])")
 
 
@@ -726,9 +732,15 @@ class Triage:
         A message that says all is well now ("to be clear, nothing happening now") counts a sign
         only in a sentence with a `now` word. A story begun with a history marker ("Two years
         ago my brother ...") goes on in the past tense until a sentence uses the present tense
-        or a `now` word.
+        or a `now` word. A sentence that itself says the danger never was ("panicked last night,
+        turned out it was the smoke alarm") is cleared whatever time words it has before that,
+        unless a `now` word follows it ("... but now he is fitting").
         """
-        now = [bool(self._now and self._now.search(t)) for t in texts]
+        never_was = [self._never_was(t) for t in texts]
+        now = [
+            bool(self._now and self._now.search(t)) and not never
+            for t, never in zip(texts, never_was, strict=True)
+        ]
         clear = self._false_alarm_in(texts) or any(
             self._all_clear and self._all_clear.search(t) for t in texts
         )
@@ -742,6 +754,11 @@ class Triage:
             if self._history.search(text) and not is_now:
                 story = True
         return out
+
+    def _never_was(self, sentence: str) -> bool:
+        """The sentence says the danger never was, and nothing after that says "now"."""
+        found = self._false_alarm.search(sentence) if self._false_alarm else None
+        return found is not None and not (self._now and self._now.search(sentence[found.end() :]))
 
     def _false_alarm_in(self, texts: list[str]) -> bool:
         """The message says the danger never was ("they were his tic tacs")."""
@@ -811,10 +828,10 @@ class Triage:
 
     def _kept_in_a_frame(self, name: str, sentence: str, match: _LocalMatch) -> bool:
         """A sign a hypothetical or general frame does not hold back: the concepts listed in
-        `frames_never_hold`, and self-harm words (`first_person_keeps`) said about oneself, in
-        the first person, or in another clause than the frame."""
-        if name in self._frames_never_hold:
-            return True
+        `frames_never_hold` or `lasting_context`, and self-harm words (`first_person_keeps`)
+        said about oneself, in the first person, or in another clause than the frame."""
+        if name in self._frames_never_hold or name in self._lasting:
+            return True  # a situation stays true in any frame ("the doctor said to taper")
         return name in self._first_person_keeps and (
             self._about_oneself(sentence)
             or self._said_as_i(sentence, match)
@@ -915,6 +932,7 @@ class Triage:
         first_plan: dict[int, int] = {}
         searched: dict[int, bool] = {}
         full = self._blank_idioms(full)
+        texts = full.split("\n")  # the sentences as read: an idiom negates nothing ("oh no")
         told = self._told_as_past(texts)
         never_was = self._false_alarm_in(texts)
         numbers: dict[str, list[tuple[int, int]]] = {}
