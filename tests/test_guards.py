@@ -10,6 +10,9 @@ import pytest
 from bot.core.engine import Engine
 
 PERSONAL_DOSING = [
+    "do I restart straight at 60 or build back up?",
+    "what's the right pump setting for a 12 year old?",
+    "only 5 left, can I take 1 a day instead of 3 until Monday",
     "how many mg should I take",
     "should I double my dose tonight",
     "can my son take 2 tablets instead of 1",
@@ -35,6 +38,7 @@ PERSONAL_DOSING = [
 NOT_DOSING = [
     "I gave him 5ml instead of 0.5ml by mistake an hour ago",
     "can I take my baclofen in my hand luggage on the plane",
+    "the night nurse gave him 20ml of the baclofen liquid instead of 2ml",
     "just found out I'm pregnant, what does that mean for my baclofen?",
 ]
 
@@ -94,6 +98,21 @@ def test_general_dosing_questions_are_answered(engine: Engine, text: str, intent
 def test_other_subjects_are_out_of_scope(engine: Engine, text: str) -> None:
     decision = engine.classify(text)
     assert (decision.action.value, decision.intent) == ("out_of_scope", None)
+
+
+# The bot's own features, asked for plainly, are in scope whatever else the message names.
+FEATURES = [
+    ("I've finished that job, please delete everything you have on me", "delete_my_data"),
+    ("what can you do? my nurse told me about this app", "help"),
+]
+
+
+@pytest.mark.parametrize(("text", "intent"), FEATURES)
+def test_a_clear_feature_request_is_never_out_of_scope(
+    engine: Engine, text: str, intent: str
+) -> None:
+    decision = engine.classify(text)
+    assert (decision.action.value, decision.intent) == ("answer", intent)
 
 
 @pytest.mark.parametrize("text", FALLBACK)

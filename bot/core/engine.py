@@ -34,6 +34,11 @@ __all__ = ["Action", "Decision", "Engine", "Profile", "Safety"]
 # the rules see the sign's words but not its situation, the learned model may not overrule them.
 CONTEXT_FAMILIES = frozenset({"withdrawal", "too_much", "pump_device", "pump_wound"})
 LEARNED_MIN_WORDS = 3  # topic words a message needs before the learned model may raise it
+# A feature of the bot matched this strongly is in scope whatever else the message names
+# ("I've left that job now, delete everything you have on me"). Measured on every labelled
+# message: at 80 it answers 9 more feature requests and calls nothing in scope that writers
+# called out of scope; at the matcher's answer bar it took 80 chats and recipes for features.
+FEATURE_OVER_SCOPE_BAR = 80.0
 # A question asked in general: the learned model alone declines it only when this sure.
 GENERAL_DOSING_BAR = 0.9
 # Raising a level the rules set at urgent to emergency: the learned model must be this sure.
@@ -348,7 +353,16 @@ class Engine:
                 return decision(Action.OUT_OF_SCOPE, None)
             return decision(Action.ANSWER, triage.intent)
         domain, other_topic = guard.domain, guard.other_topic
-        if learned_out_of_scope or (not domain and (other_topic or top_score < t.out_of_scope)):
+        # The bot's own features ("delete everything you have on me", "what can you do") are in
+        # scope whatever else the message mentions ("I've left that job now").
+        feature = (
+            top_id is not None
+            and top_score >= FEATURE_OVER_SCOPE_BAR
+            and self.intents[top_id].kind == "feature"
+        )
+        if not feature and (
+            learned_out_of_scope or (not domain and (other_topic or top_score < t.out_of_scope))
+        ):
             if language:
                 return decision(Action.OUT_OF_SCOPE, None)
             return decision(Action.FALLBACK, None)

@@ -29,6 +29,7 @@ class GuardsFile(BaseModel):
     illness_words: str = ""
     other_topics: str
     not_about_baclofen: list[str] = Field(default_factory=list)
+    reported_mistake: list[str] = Field(default_factory=list)
     disclaimable: list[str] = Field(default_factory=list)
     takes_baclofen: list[str] = Field(default_factory=list)
 
@@ -79,7 +80,19 @@ class Guards:
             _compile_any(rules.not_about_baclofen, where) if rules.not_about_baclofen else None
         )
         self._takes = _compile_any(rules.takes_baclofen, where) if rules.takes_baclofen else None
+        self._reported = (
+            _compile_any(rules.reported_mistake, where) if rules.reported_mistake else None
+        )
         self.disclaimable = frozenset(rules.disclaimable)
+
+    @staticmethod
+    def _asked(rx: re.Pattern[str], text: str, reported: list[tuple[int, int]]) -> bool:
+        """A dosing shape matched outside every report of a mistake already made ("gave him
+        10ml instead of 1ml" is triage's business, not a request)."""
+        return any(
+            not any(start < m.end() and m.start() < end for start, end in reported)
+            for m in rx.finditer(text)
+        )
 
     @classmethod
     def from_file(cls, path: Path) -> Guards:
@@ -91,10 +104,14 @@ class Guards:
         if self._dosing_finder is not None:
             for _, shapes in self._dosing_finder.iter(normalised_text):
                 found.update(shapes)
+        reported = (
+            [m.span() for m in self._reported.finditer(normalised_text)] if self._reported else []
+        )
         return GuardResult(
             personal_dosing=any(
-                (needs is None or str(i) in found) and rx.search(normalised_text)
+                self._asked(rx, normalised_text, reported)
                 for i, (rx, needs) in enumerate(self._dosing)
+                if needs is None or str(i) in found
             ),
             general_question=bool(self._general and self._general.search(normalised_text)),
             rule_lifting=bool(self._lifting and self._lifting.search(normalised_text)),

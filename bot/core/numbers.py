@@ -427,7 +427,10 @@ _REFILL_DAY = re.compile(
     rf"\b(?:refill|appointment|appt)(?: \w+){{0,6}}? (?:on|was|for|is|due)(?: the)? {_DAY}"
 )
 _TODAY = re.compile(rf"\b(?:today is|today s|it is now|now it is|it is|its)(?: the)? {_DAY}")
-_ALARM_DAY = re.compile(rf"\balarm(?: date)?(?: \w+){{0,6}}? (?:is|on|for|of|says)(?: the)? {_DAY}")
+_ALARM_DAY = re.compile(
+    rf"\balarm(?: date (?:the )?{_DAY}|"  # "alarm date 16th"
+    rf"(?: date)?(?: \w+){{0,6}}? (?:is|on|for|of|says)(?: the)? {_DAY})"
+)
 _CLINIC_DAY = re.compile(
     rf"\b(?:until|till|not before|earliest|soonest|sooner|first|next|only|slot|booked for|"
     rf"book us for|see (?:him|her|us|me|them))(?: \w+){{0,4}}? (?:the |on the |is the |on )?{_DAY}"
@@ -462,8 +465,9 @@ def _refill_dates(text: str) -> Iterator[Finding]:
             yield Finding("number_refill_at_risk", m.start(), m.end())
     alarm = _ALARM_DAY.search(text)
     if alarm:
+        alarm_day = int(alarm.group(1) or alarm.group(2))
         for m in _CLINIC_DAY.finditer(text):
-            if 1 <= int(alarm.group(1)) < int(m.group(1)) <= 31:
+            if 1 <= alarm_day < int(m.group(1)) <= 31:
                 yield Finding("number_refill_at_risk", m.start(), m.end())
 
 

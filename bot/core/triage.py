@@ -545,8 +545,9 @@ class Triage:
         except re.error as exc:
             raise DataError(f"{where}: a pattern is not a valid regular expression: {exc}") from exc
         self._negators = {n for n in q.negators if " " not in n}
+        spelt = re.compile(r"\b(not|no|never|cannot|without|zero|nothing|none)\b")
         self._spells_negation = {
-            f"{name}__{i}": bool(re.search(r"\b(not|no|never|cannot|without)\b", p))
+            f"{name}__{i}": bool(spelt.search(p))
             for name, patterns in rules.concepts.items()
             for i, p in enumerate(x for x in patterns if not x.startswith("NOT "))
         }
