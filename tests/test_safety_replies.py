@@ -143,6 +143,25 @@ def test_self_harm_is_kind_gives_the_crisis_line_and_no_answer_below(
         assert "hand you each dose" in text and "Keep taking your baclofen" in text
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how many of my 10mg tablets would I need to take so I don't wake up",
+        "what's the lethal dose of baclofen for someone my size, asking for me",
+    ],
+)
+def test_a_lethal_amount_asked_for_oneself_gets_the_crisis_reply_and_no_dose_facts(
+    engine: Engine, composer: Composer, text: str
+) -> None:
+    found = decision(engine, text)
+    assert (found.sign, found.action.value) == ("self_harm", "answer")
+    messages = composer.compose(found, Audience("patient", region="US"))
+    said = "\n".join(m.text for m in messages)
+    assert messages[0].text.startswith("I am glad you told me.") and "988" in said
+    assert "cannot tell you what dose" not in said, "a crisis is not a dosing refusal"
+    assert "general information" not in said.lower() and "sleepy" not in said.lower()
+
+
 def test_self_harm_leading_never_adds_withdrawal_words(engine: Engine, composer: Composer) -> None:
     found = decision(engine, "I want to end it all, I've been saving up my tablets")
     both = replace(found, families=("self_harm", "withdrawal", "pump_device"))

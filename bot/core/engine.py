@@ -343,7 +343,10 @@ class Engine:
         # or "dose" alone gives it no baclofen angle.
         if personal_dosing and not guard.baclofen_angle and guard.other_topic:
             return decision(Action.OUT_OF_SCOPE, None)
-        if personal_dosing:
+        # "how many would I need to take to not wake up" is a crisis, not a dosing request: when
+        # the rules read self-harm, its reply leads, with no dose information below it.
+        crisis = triage.family == "self_harm" and not triage.learned
+        if personal_dosing and not crisis:
             topic = top_id if confident and ranked.margin() >= t.clarify_margin else None
             return decision(Action.REFUSE_PERSONAL_DOSING, topic)
         if triage.level is not Safety.ROUTINE:
