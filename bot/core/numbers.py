@@ -133,7 +133,7 @@ _DOSE_UNIT = (
 _MANY = [
     # "took 4 tablets", "swallowed six of his pills", "had 3 doses"
     re.compile(
-        rf"\b(?:took|taken|swallowed|ate|eaten|had|has had|given|gave|"
+        rf"\b(?:took|taken|swallowed|ate|eaten|had|has had|given|gave|ingested|"
         rf"downed|chewed|necked|popped|consumed) (?:\w+ ){{0,3}}?{_N}{_NOT_A_STRENGTH} "
         rf"(?:\w+ ){{0,3}}?{_DOSE_UNIT}\b"
     ),
