@@ -43,6 +43,7 @@ NOT_DOSING = [
     "can I take my baclofen in my hand luggage on the plane",
     "the night nurse gave him 20ml of the baclofen liquid instead of 2ml",
     "just found out I'm pregnant, what does that mean for my baclofen?",
+    "he had a seizure when he ran out last year, how do we stop it happening again?",
 ]
 
 GENERAL_DOSING = [

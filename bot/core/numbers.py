@@ -170,8 +170,9 @@ _INSTEAD = re.compile(
 )
 _TIMES = re.compile(
     r"\b(?:(\d+|two|three|four|five|six|seven|eight|nine|ten|twenty|hundred) ?(?:x|times)) "
-    r"(?:\w+ ){0,3}(?:the |his |her |my |their |a )?(?:usual |normal |right |prescribed |"
-    r"correct )?(?:dose|amount|dosage)\b"
+    r"(?:(?:\w+ ){0,3}(?:the |his |her |my |their |a )?(?:usual |normal |right |prescribed |"
+    r"correct )?(?:dose|amount|dosage)\b|what (?:he|she|they|i|you) (?:usually|normally) "
+    r"(?:has|have|gets|get|takes|take)\b)"
 )
 _AGE = [
     re.compile(r"\b(\d{1,2}) ?(?:yo|y o|yrs?|years?|year|y)(?: old)?\b"),
@@ -185,6 +186,11 @@ _AGE = [
     re.compile(r"\b(\d{1,2}) ?(?:yo|y o)\b"),
     # "he is 5, not on any meds", "my son (3) ...": a bare small number after a child's pronoun
     re.compile(r"\b(?:he is|she is|hes|shes|he s|she s) (\d{1,2})(?= ,| \.| and|$)"),
+    # "our Alfie (2) might have had one": a name, the age in brackets, then what happened
+    re.compile(
+        r"\b(?:our|my|his|her|their) [a-z]+ (\d{1,2})(?= (?:might|may|must|has|had|have|is|was|"
+        r"just|got|swallowed|ate|took|drank|chewed|seems|looks|found|grabbed|licked|sucked)\b)"
+    ),
 ]
 _AGE_WORDS = re.compile(
     rf"\b({_NUMBER_WORDS}) (?:year|years|yr|yrs)(?: old|-old)\b|\b({_NUMBER_WORDS}) "
