@@ -34,6 +34,7 @@ __all__ = ["Action", "Decision", "Engine", "Profile", "Safety"]
 # the rules see the sign's words but not its situation, the learned model may not overrule them.
 CONTEXT_FAMILIES = frozenset({"withdrawal", "too_much", "pump_device", "pump_wound"})
 LEARNED_MIN_WORDS = 3  # topic words a message needs before the learned model may raise it
+SELF_HARM_INTENTS = frozenset({"emergency_plan", "overdose"})
 # A feature of the bot matched this strongly is in scope whatever else the message names
 # ("I've left that job now, delete everything you have on me"). Measured on every labelled
 # message: at 80 it answers 9 more feature requests and calls nothing in scope that writers
@@ -211,7 +212,10 @@ class Engine:
         g = analysis.guard
         op = analysis.opinion
         limits = self.learned.thresholds
-        off_topic = op.out_of_scope >= limits["out_of_scope"]
+        # A general question in our words naming nothing else ("how is the dose usually
+        # increased") is ours, whatever the learned out-of-scope head says.
+        ours = g.general_question and g.domain and not g.other_topic
+        off_topic = op.out_of_scope >= limits["out_of_scope"] and not ours
         dosing = g.personal_dosing or op.dosing >= limits["dosing"]
         safety = self._safety(analysis.triage, op, analysis.words, dosing)
         return self._decide(
@@ -256,7 +260,11 @@ class Engine:
         else:
             learned = Safety.ROUTINE
         if rules.level is not Safety.ROUTINE:
-            rules = replace(rules, intent=self._knowledge_intent(op, rules.intent) or rules.intent)
+            # After self-harm the answer named is what to do now or what too much does (its
+            # reply shows nothing below it): writers label 530 of 570 such messages one of these.
+            within = SELF_HARM_INTENTS if rules.family == "self_harm" else None
+            intent = self._knowledge_intent(op, rules.intent, within)
+            rules = replace(rules, intent=intent or rules.intent)
         if learned.rank <= rules.level.rank:
             return rules
         if words < LEARNED_MIN_WORDS:
@@ -284,12 +292,21 @@ class Engine:
         bar = GENERAL_DOSING_BAR if analysis.guard.general_question else None
         return analysis.opinion.dosing >= (bar or self.learned.thresholds["dosing"])
 
-    def _knowledge_intent(self, op: Opinion, suggested: str | None = None) -> str | None:
-        """The learned head's best knowledge intent, with the rules' suggestion given a head
-        start (cross-fitted on every labelled safety message: 73% right, against 71% for the
-        learned head alone and 58% for the rules alone)."""
+    def _knowledge_intent(
+        self,
+        op: Opinion,
+        suggested: str | None = None,
+        within: frozenset[str] | None = None,
+    ) -> str | None:
+        """The learned head's best knowledge intent (among `within`, when given), with the
+        rules' suggestion given a head start (cross-fitted on every labelled safety message:
+        73% right, against 71% for the learned head alone and 58% for the rules alone)."""
         known = self.intents
-        scores = {i: p for i, p in op.intents if i in known and known[i].kind == "knowledge"}
+        scores = {
+            i: p
+            for i, p in op.intents
+            if i in known and known[i].kind == "knowledge" and (within is None or i in within)
+        }
         if suggested in scores:
             scores[suggested] += RULES_INTENT_BONUS
         return max(scores, key=scores.__getitem__) if scores else None

@@ -752,8 +752,8 @@ class Triage:
             if present:
                 story = False
             out.append((clear and not is_now) or (story and not present))
-            if self._history.search(text) and not is_now:
-                story = True
+            if self._history.search(text) and not present:
+                story = True  # a sentence told in the present tense begins no story of the past
         return out
 
     def _never_was(self, sentence: str) -> bool:
