@@ -241,7 +241,9 @@ class Engine:
         and the rules' choice where the learned head has none."""
         limits = self.learned.thresholds
         # The rules read sign words as past or general: the model must be surer to overrule.
-        floor = HELD_BACK_BAR if rules.level is Safety.ROUTINE and rules.held_back else 0.0
+        # (Only a held-back sign counts: a word of context held back, "baclofen" or "pump" in a
+        # frame, holds back no danger.)
+        floor = HELD_BACK_BAR if rules.level is Safety.ROUTINE and rules.held_sign else 0.0
         # The rules already named an urgent sign: the model may make it an emergency only when
         # clearly sure ("took it twice by accident", no symptom, is the contract's urgent case).
         if rules.level is Safety.URGENT:

@@ -163,15 +163,25 @@ _INSTEAD = re.compile(
     rf"teaspoons?|tablespoons?|tablets?|tabs?)?{_NOT_A_DOSE} "
     rf"(?:(?:[\w,/]+ ){{0,4}}?)(?:instead of|rather than|not|when it should be|when it should have "
     rf"been|should have been|should be|not the|when the dose is|but the dose is|dose is|"
-    rf"prescribed|supposed to be|is supposed|supposed|meant to be|was meant to be) "
+    rf"prescribed|supposed to be|is supposed|supposed|meant to be|was meant to be|"
+    rf"meant to give|was meant to give|supposed to give|should have given|meant to take) "
     rf"(?:the |a |his |her |my )?(?:\w+ ){{0,2}}?{_N} ?"
     rf"(ml|mls|mg|milligrams?|millilitres?|milliliters?|cc|mcg|micrograms?|tsp|teaspoons?|"
     rf"tablespoons?|tablets?|tabs?)?\b{_NOT_A_DOSE}"
 )
+_MEANT = re.compile(
+    rf"\b(?:meant|supposed|was meant|was supposed|should have|wanted) to (?:give|take|draw up|draw|"
+    rf"measure|have) (?:\w+ ){{0,2}}?{_N} ?(ml|mls|mg|milligrams?|millilitres?|milliliters?|tsp|"
+    rf"teaspoons?|tablets?)?{_NOT_A_DOSE} (?:[\w,]+ ){{0,8}}?"
+    rf"(?:gave|given|took|taken|drew up|drawn up|drew|measured|had|pushed|put) "
+    rf"(?:\w+ ){{0,2}}?{_N} ?(ml|mls|mg|milligrams?|millilitres?|"
+    rf"milliliters?|tsp|teaspoons?|tablets?)?\b{_NOT_A_DOSE}"
+)
 _TIMES = re.compile(
     r"\b(?:(\d+|two|three|four|five|six|seven|eight|nine|ten|twenty|hundred) ?(?:x|times)) "
     r"(?:(?:\w+ ){0,3}(?:the |his |her |my |their |a )?(?:usual |normal |right |prescribed |"
-    r"correct )?(?:dose|amount|dosage)\b|what (?:he|she|they|i|you) (?:usually|normally) "
+    r"correct )?(?:dose|amount|dosage)\b|(?:my|his|her|their|the) (?:normal|usual)\b|"
+    r"what (?:he|she|they|i|you) (?:usually|normally) "
     r"(?:has|have|gets|get|takes|take)\b)"
 )
 _AGE = [
@@ -321,9 +331,11 @@ def _dose_counts(text: str) -> Iterator[Finding]:
 
 
 def _measuring(text: str) -> Iterator[Finding]:
-    for m in _INSTEAD.finditer(text):
-        given, unit_a = _value(m.group(1)), m.group(2)
-        meant, unit_b = _value(m.group(3)), m.group(4)
+    pairs = [(m, m.group(1), m.group(2), m.group(3), m.group(4)) for m in _INSTEAD.finditer(text)]
+    # "meant to give 1ml ... and gave 10ml": the same slip told the other way round
+    pairs += [(m, m.group(3), m.group(4), m.group(1), m.group(2)) for m in _MEANT.finditer(text)]
+    for m, given_text, unit_a, meant_text, unit_b in pairs:
+        given, meant = _value(given_text), _value(meant_text)
         if given is None or meant is None or meant <= 0 or not _same_kind(unit_a, unit_b):
             continue
         ratio = given * _units_ml(unit_a) / (meant * _units_ml(unit_b))

@@ -191,6 +191,7 @@ class TriageResult:
     without_context: bool = False  # a sign's words are there, its situation is not
     maybe_now: bool = False  # a danger sign was mentioned but held back as general or past
     held_back: tuple[str, ...] = field(default=())
+    held_sign: bool = False  # a sign (any level) would fire but for what was held back
     pump: bool = False  # the message or the profile says the person has a pump
 
 
@@ -1053,11 +1054,12 @@ class Triage:
         # A sign whose words are there but whose situation is not ("itchy, no rash" with no
         # pump and no missed doses): the contract calls it routine (a side effect).
         without_context = any(sign not in fired for sign in shown)
-        held_emergency = any(
-            all_of.all_in(either) and all_of.any_in(held_back)
+        held = [
+            sign.level
             for sign, (all_of, _, _) in zip(self._signs, self._sign_entries, strict=True)
-            if sign.level is Safety.EMERGENCY
-        )
+            if all_of.all_in(either) and all_of.any_in(held_back)
+        ]
+        held_emergency = Safety.EMERGENCY in held
         pump = "pump_context" in context
         if not fired:
             return TriageResult(
@@ -1065,6 +1067,7 @@ class Triage:
                 without_context=without_context,
                 maybe_now=held_emergency,
                 held_back=tuple(sorted(held_back)),
+                held_sign=bool(held),
                 pump=pump,
             )
         known = mentioned | context
