@@ -12,7 +12,7 @@ import re
 import re._constants as _c
 import re._parser as _parser
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -190,7 +190,6 @@ class TriageResult:
     learned: bool = False  # the level was raised by the learned second opinion
     without_context: bool = False  # a sign's words are there, its situation is not
     maybe_now: bool = False  # a danger sign was mentioned but held back as general or past
-    held_back: tuple[str, ...] = field(default=())
     held_sign: bool = False  # a sign (any level) would fire but for what was held back
     pump: bool = False  # the message or the profile says the person has a pump
 
@@ -728,24 +727,18 @@ class Triage:
                 return False
         return False
 
-    def _told_as_past(self, texts: list[str]) -> list[bool]:
+    def _told_as_past(self, texts: list[str], alarms: list[re.Match[str] | None]) -> list[bool]:
         """Per sentence: is it told as the past or as all-clear, not as now?
 
         A message that says all is well now ("to be clear, nothing happening now") counts a sign
         only in a sentence with a `now` word. A story begun with a history marker ("Two years
         ago my brother ...") goes on in the past tense until a sentence uses the present tense
-        or a `now` word. A sentence that itself says the danger never was ("panicked last night,
-        turned out it was the smoke alarm") is cleared whatever time words it has before that,
-        unless a `now` word follows it ("... but now he is fitting").
+        or a `now` word. A sentence that itself says the danger never was (`alarms`: "panicked
+        last night, turned out it was the smoke alarm") is cleared whatever time words it has
+        before that, unless a `now` word follows it ("... but now he is fitting").
         """
-        never_was = [self._never_was(t) for t in texts]
-        now = [
-            bool(self._now and self._now.search(t)) and not never
-            for t, never in zip(texts, never_was, strict=True)
-        ]
-        clear = self._false_alarm_in(texts) or any(
-            self._all_clear and self._all_clear.search(t) for t in texts
-        )
+        now = [self._says_now(text, alarm) for text, alarm in zip(texts, alarms, strict=True)]
+        clear = any(alarms) or any(self._all_clear and self._all_clear.search(t) for t in texts)
         out: list[bool] = []
         story = False
         for text, is_now in zip(texts, now, strict=True):
@@ -757,14 +750,11 @@ class Triage:
                 story = True  # a sentence told in the present tense begins no story of the past
         return out
 
-    def _never_was(self, sentence: str) -> bool:
-        """The sentence says the danger never was, and nothing after that says "now"."""
-        found = self._false_alarm.search(sentence) if self._false_alarm else None
-        return found is not None and not (self._now and self._now.search(sentence[found.end() :]))
-
-    def _false_alarm_in(self, texts: list[str]) -> bool:
-        """The message says the danger never was ("they were his tic tacs")."""
-        return any(self._false_alarm and self._false_alarm.search(t) for t in texts)
+    def _says_now(self, sentence: str, alarm: re.Match[str] | None) -> bool:
+        """A `now` word in the sentence, after its false alarm if it has one."""
+        if self._now is None:
+            return False
+        return bool(self._now.search(sentence[alarm.end() :] if alarm else sentence))
 
     def _in_the_past(
         self, sentence: str, match: _LocalMatch, marks: dict[str, tuple[int | None, bool]]
@@ -935,8 +925,10 @@ class Triage:
         searched: dict[int, bool] = {}
         full = self._blank_idioms(full)
         texts = full.split("\n")  # the sentences as read: an idiom negates nothing ("oh no")
-        told = self._told_as_past(texts)
-        never_was = self._false_alarm_in(texts)
+        # Each sentence's "the danger never was" ("they were his tic tacs"), searched once.
+        alarms = [self._false_alarm.search(t) if self._false_alarm else None for t in texts]
+        told = self._told_as_past(texts, alarms)
+        never_was = any(alarms)
         numbers: dict[str, list[tuple[int, int]]] = {}
         for finding in read_numbers(full):
             numbers.setdefault(finding.concept, []).append((finding.start, finding.end))
@@ -1066,7 +1058,6 @@ class Triage:
                 Safety.ROUTINE,
                 without_context=without_context,
                 maybe_now=held_emergency,
-                held_back=tuple(sorted(held_back)),
                 held_sign=bool(held),
                 pump=pump,
             )
@@ -1082,6 +1073,5 @@ class Triage:
             family=family_of[top.id],
             families=families,
             maybe_now=held_emergency and top.level is not Safety.EMERGENCY,
-            held_back=tuple(sorted(held_back)),
             pump=pump,
         )
