@@ -545,7 +545,9 @@ class Triage:
         except re.error as exc:
             raise DataError(f"{where}: a pattern is not a valid regular expression: {exc}") from exc
         self._negators = {n for n in q.negators if " " not in n}
-        spelt = re.compile(r"\b(not|no|never|cannot|without|zero|nothing|none)\b")
+        # A pattern that spells one of the negators itself ("not breathing", "nobody knows")
+        # is not negated by that word.
+        spelt = re.compile(rf"\b(?:{'|'.join(map(re.escape, q.negators))})\b")
         self._spells_negation = {
             f"{name}__{i}": bool(spelt.search(p))
             for name, patterns in rules.concepts.items()
