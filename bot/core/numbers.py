@@ -158,24 +158,25 @@ _MANY = [
 _REGIMEN = re.compile(r"\b(?:a|per|each|every) (?:day|night|morning|evening)\b|\bdaily\b|\btimes\b")
 # A number of days, hours or times is not a dose ("taper over 5 days instead of 2 weeks").
 _NOT_A_DOSE = r"(?! ?(?:days?|weeks?|wks?|hours?|hrs?|minutes?|mins?|months?|years?|times|am|pm)\b)"
+# An amount's unit, when written ("5 ml", "10mg", "2 tablets"); one group.
+_AMOUNT_UNIT = (
+    r"(ml|mls|mg|milligrams?|millilitres?|milliliters?|cc|mcg|micrograms?|tsp|teaspoons?|"
+    r"tablespoons?|tablets?|tabs?)?"
+)
 _INSTEAD = re.compile(
-    rf"\b{_N} ?(ml|mls|mg|milligrams?|millilitres?|milliliters?|cc|mcg|micrograms?|tsp|"
-    rf"teaspoons?|tablespoons?|tablets?|tabs?)?{_NOT_A_DOSE} "
+    rf"\b{_N} ?{_AMOUNT_UNIT}{_NOT_A_DOSE} "
     rf"(?:(?:[\w,/]+ ){{0,4}}?)(?:instead of|rather than|not|when it should be|when it should have "
     rf"been|should have been|should be|not the|when the dose is|but the dose is|dose is|"
     rf"prescribed|supposed to be|is supposed|supposed|meant to be|was meant to be|"
     rf"meant to give|was meant to give|supposed to give|should have given|meant to take) "
-    rf"(?:the |a |his |her |my )?(?:\w+ ){{0,2}}?{_N} ?"
-    rf"(ml|mls|mg|milligrams?|millilitres?|milliliters?|cc|mcg|micrograms?|tsp|teaspoons?|"
-    rf"tablespoons?|tablets?|tabs?)?\b{_NOT_A_DOSE}"
+    rf"(?:the |a |his |her |my )?(?:\w+ ){{0,2}}?{_N} ?{_AMOUNT_UNIT}\b{_NOT_A_DOSE}"
 )
+# The same slip told the other way round: "meant to give 1ml ... and gave 10ml".
 _MEANT = re.compile(
     rf"\b(?:meant|supposed|was meant|was supposed|should have|wanted) to (?:give|take|draw up|draw|"
-    rf"measure|have) (?:\w+ ){{0,2}}?{_N} ?(ml|mls|mg|milligrams?|millilitres?|milliliters?|tsp|"
-    rf"teaspoons?|tablets?)?{_NOT_A_DOSE} (?:[\w,]+ ){{0,8}}?"
+    rf"measure|have) (?:\w+ ){{0,2}}?{_N} ?{_AMOUNT_UNIT}{_NOT_A_DOSE} (?:[\w,]+ ){{0,8}}?"
     rf"(?:gave|given|took|taken|drew up|drawn up|drew|measured|had|pushed|put) "
-    rf"(?:\w+ ){{0,2}}?{_N} ?(ml|mls|mg|milligrams?|millilitres?|"
-    rf"milliliters?|tsp|teaspoons?|tablets?)?\b{_NOT_A_DOSE}"
+    rf"(?:\w+ ){{0,2}}?{_N} ?{_AMOUNT_UNIT}\b{_NOT_A_DOSE}"
 )
 _TIMES = re.compile(
     r"\b(?:(\d+|two|three|four|five|six|seven|eight|nine|ten|twenty|hundred) ?(?:x|times)) "
