@@ -71,6 +71,13 @@ def test_a_bad_triage_pattern_is_named(intents_copy: Path) -> None:
         Engine.load(intents_copy)
 
 
+def test_an_unknown_sign_family_in_the_guards_is_named(intents_copy: Path) -> None:
+    path = intents_copy / "rules" / "guards.yaml"
+    _edit(path, lambda d: d.update(disclaimable=["general", "no_such_family"]))
+    with pytest.raises(DataError, match=r"guards\.yaml.*no_such_family"):
+        Engine.load(intents_copy)
+
+
 def test_an_answer_citing_an_unknown_source_is_named(content_copy: Path) -> None:
     path = content_copy / "answers" / "medicine.yaml"
     _edit(path, lambda d: d["answers"][0]["sources"].append("NOPE-1"))

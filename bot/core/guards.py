@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bot.core.triage import literal_finder, required_literals
+from bot.core.triage import FAMILIES, literal_finder, required_literals
 from bot.loading import DataError, load_yaml_model
 
 _GAP = r"(?:\S+ ){0,3}"
@@ -83,6 +83,9 @@ class Guards:
         self._reported = (
             _compile_any(rules.reported_mistake, where) if rules.reported_mistake else None
         )
+        unknown = sorted(set(rules.disclaimable) - set(FAMILIES))
+        if unknown:
+            raise DataError(f"{where}: disclaimable names unknown sign families: {unknown}")
         self.disclaimable = frozenset(rules.disclaimable)
 
     @staticmethod
