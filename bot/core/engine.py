@@ -214,8 +214,8 @@ class Engine:
         limits = self.learned.thresholds
         # A general question in our words naming nothing else ("how is the dose usually
         # increased") is ours, whatever the learned out-of-scope head says.
-        ours = g.general_question and g.domain and not g.other_topic
-        off_topic = op.out_of_scope >= limits["out_of_scope"] and not ours
+        general_in_our_words = g.general_question and g.domain and not g.other_topic
+        off_topic = op.out_of_scope >= limits["out_of_scope"] and not general_in_our_words
         dosing = g.personal_dosing or op.dosing >= limits["dosing"]
         safety = self._safety(analysis.triage, op, analysis.words, dosing)
         return self._decide(
@@ -263,7 +263,8 @@ class Engine:
             learned = Safety.ROUTINE
         if rules.level is not Safety.ROUTINE:
             # After self-harm the answer named is what to do now or what too much does (its
-            # reply shows nothing below it): writers label 530 of 570 such messages one of these.
+            # reply shows nothing below it): writers label 621 of the 675 self-harm messages in
+            # tests/data one of these two.
             within = SELF_HARM_INTENTS if rules.family == "self_harm" else None
             intent = self._knowledge_intent(op, rules.intent, within)
             rules = replace(rules, intent=intent or rules.intent)
